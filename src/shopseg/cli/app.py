@@ -1,0 +1,310 @@
+"""The ``shopseg`` command: a thin face over the library (see ``shopseg --help``).
+
+User mistakes (:class:`~shopseg.errors.ShopsegError`) print one clear message and exit
+with code 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopseg import __version__
+from shopseg.cli.config import read_config
+from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table
+from shopseg.errors import ConfigError, ShopsegError
+from shopseg.ingest import FORMATS, load_shop, parse_mapping
+
+app = typer.Typer(
+    name="shopseg",
+    help=(
+        "Customer segmentation for online shops. Point it at your order export (CSV, Parquet, "
+        "Excel; canonical, UCI Online Retail, CDNOW or a customer table) and get named segments, "
+        "profiles and a DuckDB file you can query.\n\n"
+        "Start with:  shopseg demo"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_debug = {"on": False}
+
+OrdersOpt = Annotated[Path | None, typer.Option("--orders", help="Order lines (one row per line item).")]
+CustomersOpt = Annotated[
+    Path | None, typer.Option("--customers", help="Customer table (attributes, or a pre-aggregated customer table).")
+]
+ProductsOpt = Annotated[
+    Path | None, typer.Option("--products", help="Product catalogue: product_id, title, description, category.")
+]
+ReviewsOpt = Annotated[Path | None, typer.Option("--reviews", help="Reviews: customer_id, ts, rating, text.")]
+EventsOpt = Annotated[Path | None, typer.Option("--events", help="Browsing events: customer_id, ts, event_type.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format", help=f"Layout of the orders file; auto-detected when left out. One of: {', '.join(FORMATS)}."
+    ),
+]
+MapOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--map",
+        help="Map your columns onto canonical ones for the orders file: "
+        "'ts=InvoiceDate,customer_id=Client,amount=Total'.",
+    ),
+]
+DateFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format", help="strptime pattern of the dates, e.g. '%d/%m/%Y %H:%M', when auto-detection is not enough."
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML file with inputs, format, mapping ([map.orders]), k and seed.")
+]
+PseudonymOpt = Annotated[
+    bool, typer.Option("--pseudonymise", help="Replace customer ids by keyed hashes (key from SHOPSEG_PSEUDONYM_KEY).")
+]
+
+
+def _inputs(
+    config: Path | None,
+    orders: Path | None,
+    customers: Path | None,
+    products: Path | None,
+    reviews: Path | None,
+    events: Path | None,
+    format: str | None,
+    map: str | None,
+    date_format: str | None,
+) -> dict[str, object]:
+    """Merge the config file (if any) with command-line flags; flags win."""
+    settings = read_config(config) if config else {}
+    flags = {"orders": orders, "customers": customers, "products": products, "reviews": reviews, "events": events}
+    inputs = {table: flags[table] or settings.get(table) for table in flags}
+    mapping = dict(settings.get("map", {}))
+    if map:
+        mapping["orders"] = parse_mapping(map)
+    if not any(inputs.values()):
+        raise ConfigError("No input given: pass --orders PATH (or --customers PATH for a customer table).")
+    return {
+        **inputs,
+        "format": format or settings.get("format"),
+        "mapping": mapping or None,
+        "date_format": date_format or settings.get("date_format"),
+        "_settings": settings,
+    }
+
+
+def _pseudonym_key(enabled: bool) -> str | None:
+    if not enabled:
+        return None
+    key = os.environ.get("SHOPSEG_PSEUDONYM_KEY")
+    if not key:
+        raise ConfigError("--pseudonymise needs a secret key in the environment variable SHOPSEG_PSEUDONYM_KEY.")
+    return key
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Customer segmentation for online shops."""
+    _debug["on"] = debug
+    if version:
+        console.print(f"shopseg {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def segment(
+    orders: OrdersOpt = None,
+    customers: CustomersOpt = None,
+    products: ProductsOpt = None,
+    reviews: ReviewsOpt = None,
+    events: EventsOpt = None,
+    format: FormatOpt = None,
+    map: MapOpt = None,
+    date_format: DateFormatOpt = None,
+    k: Annotated[
+        str, typer.Option("--k", help="Number of segments, or 'auto' to choose by silhouette (3..10).")
+    ] = "auto",
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed: the same inputs and seed give the same segments.")
+    ] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created if needed).")] = Path(
+        "shopseg-out"
+    ),
+    config: ConfigOpt = None,
+    pseudonymise: PseudonymOpt = False,
+) -> None:
+    """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
+    from shopseg.runner import run_segmentation
+
+    inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
+    settings = inputs.pop("_settings")
+    k_value = _parse_k(str(settings.get("k", k)) if k == "auto" else k)
+    with StepProgress() as progress:
+        result = run_segmentation(
+            out,
+            **inputs,
+            k=k_value,
+            seed=int(settings.get("seed", seed)) if seed == 0 else seed,
+            pseudonymise_key=_pseudonym_key(pseudonymise),
+            on_step=progress,
+        )
+    console.print(rows_table(result.shop))
+    console.print(segments_table(result.record))
+    rows = result.record["rows"]
+    console.print(
+        f"Read {rows['rows_read']:,} rows: kept {rows['rows_kept']:,}, quarantined {rows['rows_quarantined']:,}, "
+        f"duplicates dropped {rows['duplicates_dropped']:,}, guest rows {rows['guest_rows']:,}."
+    )
+    console.print(
+        f"Outputs in [bold]{_escape(str(out))}[/]: segments.parquet/csv, profiles.json, features.parquet, "
+        "quarantine.csv, run.json, shopseg.duckdb"
+    )
+
+
+def _parse_k(value: str) -> int | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        k = int(value)
+    except ValueError as error:
+        raise ConfigError(f"--k must be 'auto' or a whole number, got '{value}'.") from error
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}.")
+    return k
+
+
+@app.command()
+def validate(
+    orders: OrdersOpt = None,
+    customers: CustomersOpt = None,
+    products: ProductsOpt = None,
+    reviews: ReviewsOpt = None,
+    events: EventsOpt = None,
+    format: FormatOpt = None,
+    map: MapOpt = None,
+    date_format: DateFormatOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write quarantine.csv into this folder.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Read and check the input files only: row counts per file and the quarantine."""
+    from shopseg.export.run_folder import write_atomically
+    from shopseg.export.safe_csv import write_safe_csv
+
+    inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
+    inputs.pop("_settings")
+    shop = load_shop(**inputs)
+    console.print(rows_table(shop))
+    reasons = shop.quarantine["reason"].value_counts() if not shop.quarantine.empty else {}
+    for reason, count in dict(reasons).items():
+        console.print(f"  quarantined: {count:,} × {reason}")
+    for note in shop.notes + [n for f in shop.files for n in f.notes]:
+        console.print(f"  note: {note}")
+    console.print(f"{len(shop.customer_ids()):,} customers can be segmented.")
+    if out is not None:
+        write_atomically(out, lambda folder: write_safe_csv(shop.quarantine, folder / "quarantine.csv"))
+        console.print(f"Quarantine written to {out / 'quarantine.csv'}")
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option("--customers", help="Number of customers.", min=1)] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same shop).")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the CSV files.")] = Path("shopseg-shop"),
+) -> None:
+    """Write a synthetic shop with planted segments (canonical CSVs and truth.csv)."""
+    from shopseg.export.run_folder import prepare_output
+    from shopseg.generate import generate_shop, write_shop
+
+    prepare_output(out)
+    with StepProgress() as progress:
+        progress("generate", "start")
+        paths = write_shop(generate_shop(customers, seed=seed), out)
+        progress("generate", "end")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the generated shop (data/) and the outputs.")] = Path(
+        "shopseg-demo"
+    ),
+    customers: Annotated[int, typer.Option("--customers", help="Customers in the generated shop.", min=10)] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Generate a synthetic shop and segment it: the whole pipeline in one command."""
+    from shopseg.export.run_folder import prepare_output
+    from shopseg.generate import generate_shop, write_shop
+    from shopseg.runner import run_segmentation
+
+    data = prepare_output(out / "data")
+    with StepProgress() as progress:
+        progress("generate", "start")
+        paths = write_shop(generate_shop(customers, seed=seed), data)
+        progress("generate", "end")
+        result = run_segmentation(
+            out,
+            orders=paths["orders"],
+            customers=paths["customers"],
+            products=paths["products"],
+            reviews=paths["reviews"],
+            events=paths["events"],
+            seed=seed,
+            on_step=progress,
+        )
+    console.print(segments_table(result.record))
+    console.print(f"Outputs in [bold]{out}[/]; the generated shop is in {data} (truth.csv holds the planted segments).")
+
+
+def run() -> None:
+    """Console entry point: user mistakes exit 2 with a message, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except ShopsegError as error:
+        if _debug["on"]:
+            raise
+        errors.print(f"[bold red]Error:[/] {_escape(str(error))}")
+        sys.exit(error.exit_code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        errors.print("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        errors.print("Interrupted.")
+        sys.exit(130)
+    except OSError as error:  # e.g. a disk full or a file vanishing mid-run
+        if _debug["on"]:
+            raise
+        errors.print(f"[bold red]Error:[/] {_escape(str(error))}")
+        sys.exit(2)
+    except Exception as error:  # a bug in shopseg, not a user mistake
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if _debug["on"]:
+            raise
+        errors.print(
+            f"[bold red]Internal error:[/] {_escape(type(error).__name__)}: {_escape(str(error))}\n"
+            "This is a bug in shopseg. Run again with --debug for the traceback and report it."
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

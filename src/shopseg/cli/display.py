@@ -1,0 +1,80 @@
+"""Terminal output for the CLI: step progress, tables of segments and row counts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shopseg.shop import Shop
+
+console = Console()
+errors = Console(stderr=True)
+
+STEP_LABELS = {
+    "read": "Reading and checking input files",
+    "features": "Computing customer features",
+    "scale": "Scaling features",
+    "cluster": "Clustering customers (choosing k)",
+    "profile": "Profiling and naming segments",
+    "write": "Writing outputs",
+    "generate": "Generating a synthetic shop",
+}
+
+
+class StepProgress:
+    """A spinner with elapsed time for each pipeline step (pass as ``on_step``)."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> StepProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, step: str, phase: str) -> None:
+        label = STEP_LABELS.get(step, step)
+        if phase == "start":
+            self.tasks[step] = self.progress.add_task(label, total=1)
+        elif step in self.tasks:
+            self.progress.update(self.tasks[step], completed=1, description=f"[green]✓[/] {label}")
+
+
+def rows_table(shop: Shop) -> Table:
+    """Rows read / kept / quarantined per input file."""
+    table = Table(title="Input files")
+    for column in ("file", "as", "format", "read", "kept", "quarantined", "duplicates", "guests"):
+        table.add_column(column, justify="right" if column not in ("file", "as", "format") else "left")
+    for f in shop.files:
+        table.add_row(
+            escape(f.path),
+            f.role,
+            f.format,
+            f"{f.rows_read:,}",
+            f"{f.kept:,}",
+            f"{f.quarantined:,}",
+            f"{f.duplicates:,}",
+            f"{f.guests:,}",
+        )
+    return table
+
+
+def segments_table(record: dict[str, object]) -> Table:
+    """Segments of a run with size and share."""
+    table = Table(title=f"{len(record['segments'])} segments of {record['customers_segmented']:,} customers")
+    table.add_column("id", justify="right")
+    table.add_column("segment")
+    table.add_column("customers", justify="right")
+    table.add_column("share", justify="right")
+    for segment in record["segments"]:
+        table.add_row(
+            str(segment["segment_id"]), escape(segment["name"]), f"{segment['size']:,}", f"{segment['share']:.1%}"
+        )
+    return table

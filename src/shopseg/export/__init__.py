@@ -1,0 +1,1 @@
+"""Outputs of a run: atomic run folders and spreadsheet-safe CSV."""

@@ -1,0 +1,72 @@
+"""The files of a run folder.
+
+=================== ==================================================================
+segments.parquet    customer_id, segment_id, segment_name and the main features
+segments.csv        the same, spreadsheet-safe
+features.parquet    every feature per customer
+profiles.json       one profile per segment (size, means, medians, distinguishing)
+quarantine.csv      every rejected row: file, line, column, value, reason
+run.json            version, config, input hashes, row counts, seed, timings, model choice
+shopseg.duckdb      input tables, features, segments, profiles, quarantine (SQL)
+model/model.json    the fitted model (JSON, no pickle) for assigning new customers
+=================== ==================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from shopseg.export.safe_csv import write_safe_csv
+from shopseg.pipeline import Segmenter
+from shopseg.shop import Shop
+from shopseg.store import write_store
+
+OUTPUT_FILES = (
+    "segments.parquet",
+    "segments.csv",
+    "features.parquet",
+    "profiles.json",
+    "quarantine.csv",
+    "run.json",
+    "shopseg.duckdb",
+    "model",
+)
+
+
+def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[str, object]) -> None:
+    """Write every output of a run into ``folder`` (a temporary folder; see run_folder)."""
+    segments = segmenter.assignments()
+    segments.to_parquet(folder / "segments.parquet", index=False)
+    write_safe_csv(segments, folder / "segments.csv")
+    features = segmenter.features_.frame.reset_index()
+    features.to_parquet(folder / "features.parquet", index=False)
+    profiles = [p.as_dict() for p in segmenter.profiles_]
+    (folder / "profiles.json").write_text(json.dumps(profiles, indent=2))
+    write_safe_csv(shop.quarantine, folder / "quarantine.csv")
+    segmenter.save(folder / "model")
+    profile_rows = pd.DataFrame(
+        {
+            "segment_id": [p["segment_id"] for p in profiles],
+            "segment_name": [p["name"] for p in profiles],
+            "size": [p["size"] for p in profiles],
+            "share": [p["share"] for p in profiles],
+            "profile_json": [json.dumps(p) for p in profiles],
+        }
+    )
+    quarantine = shop.quarantine.astype({"line": "int64"}).astype(
+        {c: "string" for c in ("file", "column", "value", "reason")}
+    )
+    write_store(
+        folder / "shopseg.duckdb",
+        {
+            **shop.tables(),
+            "features": features,
+            "segments": segments,
+            "profiles": profile_rows,
+            "quarantine": quarantine,
+        },
+    )
+    (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))

@@ -1,0 +1,76 @@
+"""Assemble every feature a shop supports into one table, one row per customer.
+
+Which features exist depends on the data: order lines give behaviour, timestamps with
+times give hour habits, categorised products give category shares, reviews and events
+give engagement, a customer table gives attributes. :class:`FeatureSet` records which
+columns the segmentation uses (``segmentation_columns``): value, loyalty, returns, time
+habits, taste and attributes; per-weekday and per-month shares are kept for profiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.features.attributes import attribute_features
+from shopseg.features.behaviour import CORE, HOUR_BANDS, behaviour_features, default_reference
+from shopseg.features.categories import category_shares
+from shopseg.features.engagement import event_features, review_features
+from shopseg.shop import Shop
+
+_HABITS = ("weekend_share", *(f"hour_share_{band}" for band in HOUR_BANDS))
+_ENGAGEMENT = ("review_count", "rating_mean", "view_count", "cart_to_view")
+
+
+@dataclass
+class FeatureSet:
+    """Features per customer (index ``customer_id``) and the columns to segment on."""
+
+    frame: pd.DataFrame
+    segmentation_columns: list[str]
+    reference_ts: pd.Timestamp | None = None
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def build_features(shop: Shop, reference_ts: pd.Timestamp | None = None) -> FeatureSet:
+    """Every feature the shop's tables support; see the module docstring."""
+    customers = shop.customer_ids()
+    parts: list[pd.DataFrame] = []
+    groups: dict[str, list[str]] = {}
+    has_orders = shop.orders is not None and not shop.orders.empty
+    if has_orders:
+        reference_ts = reference_ts if reference_ts is not None else default_reference(shop.orders)
+        behaviour = behaviour_features(shop.orders, reference_ts)
+        parts.append(behaviour)
+        groups["behaviour"] = [c for c in CORE if c in behaviour]
+        groups["habits"] = [c for c in _HABITS if c in behaviour]
+        shares = category_shares(shop.orders, shop.products)
+        if shares is not None:
+            parts.append(shares)
+            groups["taste"] = list(shares.columns)
+    if shop.reviews is not None and not shop.reviews.empty:
+        parts.append(review_features(shop.reviews))
+    if shop.events is not None and not shop.events.empty:
+        parts.append(event_features(shop.events))
+    groups["engagement"] = [c for part in parts[1:] for c in _ENGAGEMENT if c in part]
+    attributes = None
+    if shop.customers is not None and not shop.customers.empty:
+        attributes = attribute_features(shop.customers, reference_ts)
+        if attributes is not None:
+            groups["attributes"] = list(attributes.columns)
+
+    frame = pd.DataFrame(index=customers)
+    for part in parts:
+        frame = frame.join(part, how="left")
+    frame = frame.fillna(0.0)
+    if attributes is not None:
+        attributes = attributes.reindex(customers)
+        frame = frame.join(attributes.fillna(attributes.median(numeric_only=True)).fillna(0.0))
+    frame.index.name = s.CUSTOMER_ID
+    columns = [c for group in groups.values() for c in group if c in frame]
+    columns = list(dict.fromkeys(columns))
+    return FeatureSet(
+        frame=frame.astype("float64"), segmentation_columns=columns, reference_ts=reference_ts, groups=groups
+    )

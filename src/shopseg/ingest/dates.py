@@ -1,0 +1,84 @@
+"""Parse a column of date strings written in any of the formats shops export.
+
+Shops mix formats (``12/1/2010 8:26`` beside ``2010-12-01 08:26:00``), and day-first
+versus month-first is ambiguous for a single value. The column decides: every candidate
+format is tried on the distinct values, formats are ranked by how many values they
+read, and each value takes the best-ranked format that reads it. So a column where some
+day exceeds 12 in the first position is read day-first throughout.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: Formats tried, besides ISO 8601 (which pandas reads in all its variants).
+CANDIDATE_FORMATS: tuple[str, ...] = (
+    "%Y%m%d",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+)
+
+
+def _parse_iso(values: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None)
+
+
+def _parse_epoch(values: pd.Series) -> pd.Series:
+    """Unix epoch seconds (10 digits) or milliseconds (13 digits), as RetailRocket writes."""
+    digits = values.str.fullmatch(r"\d{10}|\d{13}")
+    numbers = pd.to_numeric(values.where(digits), errors="coerce")
+    seconds = numbers.where(numbers < 1e11, numbers / 1000)
+    return pd.to_datetime(seconds, unit="s", errors="coerce")
+
+
+def parse_dates(values: pd.Series, date_format: str | None = None) -> pd.Series:
+    """Parse ``values`` (strings) into ``datetime64[ns]``; unreadable values become NaT.
+
+    With ``date_format`` (a strptime pattern) only that format is used.
+    """
+    text = values.astype("string").str.strip()
+    unique = pd.Series(text.dropna().unique(), dtype="string")
+    unique = unique[unique != ""]
+    parsed_unique = pd.to_datetime(unique, format=date_format, errors="coerce") if date_format else _best_effort(unique)
+    lookup = pd.Series(parsed_unique.to_numpy(), index=unique.to_numpy())
+    result = text.map(lookup)
+    return pd.to_datetime(result, errors="coerce").astype("datetime64[ns]")
+
+
+def _best_effort(unique: pd.Series) -> pd.Series:
+    if unique.empty:
+        return pd.Series(pd.NaT, index=unique.index, dtype="datetime64[ns]")
+    # Eight digits read as YYYYMMDD (CDNOW), not as epoch seconds.
+    attempts: dict[str, pd.Series] = {
+        "%Y%m%d": pd.to_datetime(unique.where(unique.str.fullmatch(r"\d{8}")), format="%Y%m%d", errors="coerce")
+    }
+    attempts["iso"] = _parse_iso(unique.where(~unique.str.fullmatch(r"\d+")))
+    attempts["epoch"] = _parse_epoch(unique)
+    for fmt in CANDIDATE_FORMATS:
+        if fmt not in attempts:
+            attempts[fmt] = pd.to_datetime(unique, format=fmt, errors="coerce")
+    ranked = sorted(attempts.items(), key=lambda item: -int(item[1].notna().sum()))
+    result = pd.Series(pd.NaT, index=unique.index, dtype="datetime64[ns]")
+    for _, parsed in ranked:
+        missing = result.isna()
+        if not missing.any():
+            break
+        result = result.where(~missing, parsed.astype("datetime64[ns]"))
+    return result

@@ -1,0 +1,278 @@
+"""Read a user file into a table of strings, keeping each row's line number.
+
+Everything is read as text first so that validation can report the exact value that
+failed, with its file, line and column. Supported containers: delimited text (comma,
+semicolon, tab, pipe or runs of whitespace, any of UTF-8/UTF-16/Latin-1/Windows-1252),
+Parquet, and Excel workbooks (every sheet with the first sheet's header is read).
+
+Rows with the wrong number of fields or a huge field are not dropped silently: they are
+returned in :attr:`RawTable.rejected` for the quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from shopseg.errors import InputError
+
+#: Name of the column that carries each row's line number in the source file.
+LINE = "__line__"
+#: Name of the column that carries the file (and sheet) each row came from.
+SOURCE = "__source__"
+
+#: A field longer than this is not data a shop exports; its row is quarantined.
+MAX_FIELD_CHARS = 32_768
+
+_DELIMITERS = [",", ";", "\t", "|"]
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+csv.field_size_limit(sys.maxsize)
+
+
+@dataclass
+class RawTable:
+    """A user table as strings, one row per data line.
+
+    ``frame`` has the file's own column names plus :data:`LINE` and :data:`SOURCE`.
+    ``rejected`` lists rows that could not be split into the header's columns.
+    """
+
+    path: Path
+    frame: pd.DataFrame
+    has_header: bool
+    delimiter: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    rejected: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        """The file's own column names (without the bookkeeping columns)."""
+        return [c for c in self.frame.columns if c not in (LINE, SOURCE)]
+
+
+def read_table(path: str | Path) -> RawTable:
+    """Read ``path`` (delimited text, Parquet or Excel) into a :class:`RawTable`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found.", hint="Check the path.")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a file.", hint="Point to a CSV, Parquet or .xlsx file.")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as error:
+        raise InputError(path, f"cannot be read ({error.strerror}).") from error
+    if head.startswith(b"PAR1"):
+        return _read_parquet(path)
+    if head.startswith(b"PK\x03\x04"):
+        return _read_excel(path)
+    return _read_text(path)
+
+
+def _read_parquet(path: Path) -> RawTable:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises many types for corrupt files
+        raise InputError(path, f"is not a readable Parquet file ({error}).") from error
+    if frame.empty:
+        raise InputError(path, "has no data rows.")
+    frame = frame.astype("string").fillna("").astype(object)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame[LINE] = range(1, len(frame) + 1)
+    frame[SOURCE] = str(path)
+    return RawTable(path=path, frame=frame, has_header=True, rows_read=len(frame))
+
+
+def _read_excel(path: Path) -> RawTable:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    except Exception as error:  # openpyxl/zipfile raise many types for corrupt files
+        raise InputError(
+            path, f"is not a readable Excel workbook ({error}).", hint="Save it as .xlsx or CSV."
+        ) from error
+    parts: list[pd.DataFrame] = []
+    notes: list[str] = []
+    header: list[str] | None = None
+    for sheet, frame in sheets.items():
+        columns = [str(c).strip() for c in frame.columns]
+        if header is None:
+            header = columns
+        elif columns != header:
+            notes.append(f"sheet '{sheet}' skipped: its columns differ from the first sheet's")
+            continue
+        frame = frame.copy()
+        frame.columns = columns
+        frame[LINE] = range(2, len(frame) + 2)  # row 1 is the header in the sheet
+        frame[SOURCE] = f"{path}[{sheet}]"
+        parts.append(frame)
+    if not parts or sum(len(p) for p in parts) == 0:
+        raise InputError(path, "has no data rows in any sheet.")
+    frame = pd.concat(parts, ignore_index=True)
+    return RawTable(path=path, frame=frame, has_header=True, rows_read=len(frame), notes=notes)
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-16 (with BOM), UTF-8, Windows-1252 or Latin-1, in that order."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            raise InputError(path, "looks like UTF-16 but cannot be decoded.") from error
+    if b"\x00" in data[:65536]:
+        raise InputError(
+            path,
+            "is not a text table (it contains binary data).",
+            hint="Give a CSV, TSV, Parquet or .xlsx file.",
+        )
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError(path, "has an unreadable text encoding.")  # pragma: no cover - latin-1 decodes all
+
+
+def _sniff_delimiter(lines: list[str]) -> str | None:
+    """The delimiter that splits the sample lines into the same number (> 1) of fields.
+
+    Returns None for whitespace-separated files (such as CDNOW's) and for one-column files.
+    """
+    best: tuple[int, str] | None = None
+    for delimiter in _DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts or counts[0] < 2:
+            continue
+        agreeing = sum(c == counts[0] for c in counts)
+        if agreeing >= 0.8 * len(counts) and (best is None or agreeing * counts[0] > best[0]):
+            best = (agreeing * counts[0], delimiter)
+    return best[1] if best else None
+
+
+def _looks_like_header(fields: list[str]) -> bool:
+    """A first row is a header unless every field in it is a number (as in CDNOW_sample.txt)."""
+    return not all(_NUMBER.match(f) for f in fields if f.strip())
+
+
+def _read_text(path: Path) -> RawTable:
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(path, "is empty.", hint="Export the table again with its rows.")
+    text, encoding = _decode(path, data)
+    if not text.strip(" \t\r\n\ufeff"):
+        raise InputError(path, "is empty.", hint="Export the table again with its rows.")
+    sample = [line for line in text.splitlines()[:50] if line.strip()]
+    delimiter = _sniff_delimiter(sample)
+    if delimiter is None and sample and len(sample[0].split()) > 1:
+        rows = _split_whitespace(text)
+    else:
+        rows = _split_delimited(path, text, delimiter or ",")
+    if not rows:
+        raise InputError(path, "is empty.")
+    _, first = rows[0]
+    has_header = _looks_like_header(first)
+    if has_header:
+        header = _clean_header(first)
+        body = rows[1:]
+    else:
+        header = [f"column_{i + 1}" for i in range(len(first))]
+        body = rows
+    if not body:
+        raise InputError(path, "has a header but no data rows.", hint="Export the table again with its rows.")
+
+    good: list[list[str]] = []
+    lines: list[int] = []
+    rejected: list[dict[str, object]] = []
+    width = len(header)
+    for line, fields in body:
+        if len(fields) != width:
+            if any("\n" in f for f in fields):
+                raise InputError(
+                    path,
+                    "a quoted field opened here is never closed, so the lines after it cannot be read.",
+                    line=line,
+                    hint='Fix the quote (a value with a " must be written as "" inside quotes).',
+                )
+            rejected.append(
+                _reject(path, line, None, delimiter or " ", fields, f"expected {width} fields, found {len(fields)}")
+            )
+            continue
+        too_long = next((i for i, f in enumerate(fields) if len(f) > MAX_FIELD_CHARS), None)
+        if too_long is not None:
+            rejected.append(
+                _reject(
+                    path,
+                    line,
+                    header[too_long],
+                    delimiter or " ",
+                    fields,
+                    f"field longer than {MAX_FIELD_CHARS:,} characters",
+                )
+            )
+            continue
+        good.append(fields)
+        lines.append(line)
+    frame = pd.DataFrame(good, columns=header, dtype=object) if good else pd.DataFrame(columns=header, dtype=object)
+    frame[LINE] = lines
+    frame[SOURCE] = str(path)
+    return RawTable(
+        path=path,
+        frame=frame,
+        has_header=has_header,
+        delimiter=delimiter,
+        encoding=encoding,
+        rows_read=len(body),
+        rejected=rejected,
+    )
+
+
+def _reject(
+    path: Path, line: int, column: str | None, delimiter: str, fields: list[str], reason: str
+) -> dict[str, object]:
+    value = delimiter.join(fields)
+    return {"file": str(path), "line": line, "column": column, "value": value[:200], "reason": reason}
+
+
+def _clean_header(fields: list[str]) -> list[str]:
+    """Strip names, name blank columns, and make repeated names unique (``name``, ``name_2``)."""
+    seen: dict[str, int] = {}
+    header = []
+    for index, name in enumerate(fields):
+        name = name.strip().lstrip("\ufeff") or f"column_{index + 1}"
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        header.append(name if count == 1 else f"{name}_{count}")
+    return header
+
+
+def _split_whitespace(text: str) -> list[tuple[int, list[str]]]:
+    """Rows of a whitespace-separated file as (line number, fields); blank lines skipped."""
+    return [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
+def _split_delimited(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Rows of a delimited file as (line number where the row starts, fields)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                rows.append((start, fields))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(
+            path,
+            f"cannot be split into fields ({error}).",
+            line=start,
+            hint='Check the quoting near this line (a " inside a quoted value must be doubled).',
+        ) from error
+    return rows

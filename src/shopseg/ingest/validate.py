@@ -1,0 +1,245 @@
+"""Turn a table of strings with canonical column names into typed, checked rows.
+
+Rules (each rejected row goes to the quarantine with file, line, column, value, reason):
+
+* a required value that is missing, a number that is not a number (or NaN/inf), a date
+  that cannot be read, a date in the future or before 1970;
+* order lines: a negative unit price, a zero quantity, an absurd quantity
+  (``|quantity| > max_quantity``);
+* reviews: a rating outside 0..10.
+
+A whole column that is mostly unreadable is not a row problem but a wrong column or
+format: the run stops with an :class:`~shopseg.errors.InputError` naming file and column.
+
+Order lines without a customer id are *guests*: counted and reported, not segmented.
+Returns (negative quantity or amount, a return/cancel status, or an adapter's hint such
+as a ``C`` invoice) keep their row with ``is_return`` true and a negative amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.errors import InputError
+from shopseg.ingest.dates import parse_dates
+from shopseg.ingest.reading import LINE, SOURCE
+
+#: Adapters may set this boolean column to mark lines that are returns (e.g. ``C`` invoices).
+RETURN_HINT = "__return_hint__"
+
+#: A column where more than this share of non-empty values is unreadable stops the run.
+MAX_BAD_SHARE = 0.5
+
+QUARANTINE_COLUMNS = ["file", "line", "column", "value", "reason"]
+_CURRENCY = r"^\s*[£$€¥]|[£$€¥]\s*$"
+_NON_FINITE = ("nan", "inf", "-inf", "+inf", "infinity", "-infinity")
+
+
+@dataclass
+class Checked:
+    """The typed rows that passed, the rows that did not, and how many guests were set aside."""
+
+    frame: pd.DataFrame
+    quarantine: pd.DataFrame
+    guests: int = 0
+
+
+class _Rejections:
+    """Collects the first reason each row is rejected for."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.reason = pd.Series(pd.NA, index=frame.index, dtype="object")
+        self.column = pd.Series(pd.NA, index=frame.index, dtype="object")
+
+    def add(self, mask: pd.Series, column: str, reason: str) -> None:
+        new = mask.fillna(False).astype(bool) & self.reason.isna()
+        self.reason[new] = reason
+        self.column[new] = column
+
+    @property
+    def rejected(self) -> pd.Series:
+        return self.reason.notna()
+
+    def table(self) -> pd.DataFrame:
+        bad = self.rejected
+        if not bad.any():
+            return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        rows = self.frame.loc[bad]
+        values = [
+            str(rows.at[index, column])[:200] if column in rows.columns else ""
+            for index, column in zip(rows.index, self.column[bad], strict=True)
+        ]
+        return pd.DataFrame(
+            {
+                "file": rows[SOURCE].to_numpy(),
+                "line": rows[LINE].to_numpy(),
+                "column": self.column[bad].to_numpy(),
+                "value": values,
+                "reason": self.reason[bad].to_numpy(),
+            }
+        )
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].astype("string").fillna("").str.strip()
+
+
+def _mostly_bad(path: object, column: str, raw: pd.Series, bad: pd.Series, what: str, hint: str) -> None:
+    """Stop the run when most non-empty values of a column cannot be read."""
+    present = raw != ""
+    n_present = int(present.sum())
+    n_bad = int((bad & present).sum())
+    if n_present and n_bad > MAX_BAD_SHARE * n_present:
+        first = raw[bad & present].index[0]
+        raise InputError(
+            path,
+            f"{n_bad:,} of {n_present:,} rows are not {what} (first: value '{str(raw[first])[:60]}').",
+            column=column,
+            hint=hint,
+        )
+
+
+def parse_number(raw: pd.Series) -> pd.Series:
+    """Numbers from strings, tolerating currency signs and thousands separators like ``1,234.5``.
+
+    A column written with decimal commas (``19,90``, ``1.234,50``; European exports) is
+    recognised as a whole: when that reading parses more values than the dot reading.
+    """
+    bare = raw.str.replace(_CURRENCY, "", regex=True).str.strip()
+    dotted = pd.to_numeric(
+        bare.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True).replace("", np.nan), errors="coerce"
+    ).astype("float64")
+    if bare.str.contains(",", regex=False).any():
+        comma = pd.to_numeric(
+            bare.str.replace(".", "", regex=False).str.replace(",", ".", regex=False).replace("", np.nan),
+            errors="coerce",
+        ).astype("float64")
+        if comma.notna().sum() > dotted.notna().sum():
+            return comma
+    return dotted
+
+
+def check_table(
+    frame: pd.DataFrame,
+    spec: s.TableSpec,
+    path: object,
+    *,
+    date_format: str | None = None,
+    now: pd.Timestamp | None = None,
+    max_quantity: float = 100_000,
+) -> Checked:
+    """Type and check one canonical table; see the module docstring for the rules."""
+    _require_columns(frame, spec, path)
+    now = now if now is not None else pd.Timestamp.now().normalize() + pd.Timedelta(days=2)
+    frame = frame.reset_index(drop=True)
+    guests = 0
+    if s.CUSTOMER_ID in spec.required and spec.name != "customers":
+        is_guest = _text(frame, s.CUSTOMER_ID) == ""
+        guests = int(is_guest.sum())
+        frame = frame.loc[~is_guest].reset_index(drop=True)
+    rejections = _Rejections(frame)
+    typed = frame[[LINE, SOURCE]].copy()
+
+    for column in frame.columns:
+        if column in (LINE, SOURCE):
+            continue
+        kind = s.column_type(spec, column)
+        if kind is None and column != RETURN_HINT:
+            kind = "auto"
+        raw = _text(frame, column) if column != RETURN_HINT else frame[column]
+        if column == RETURN_HINT:
+            typed[column] = frame[column].astype(bool)
+        elif kind == "id":
+            if column in spec.required:
+                rejections.add(raw == "", column, "missing value")
+            typed[column] = raw.astype(object)
+        elif kind == "ts":
+            parsed = parse_dates(raw, date_format)
+            unreadable = parsed.isna() & (raw != "")
+            _mostly_bad(path, column, raw, unreadable, "dates", "Use --date-format (e.g. %d/%m/%Y) or --map ts=COLUMN.")
+            if column in spec.required:
+                rejections.add(raw == "", column, "missing value")
+            rejections.add(unreadable, column, "not a date")
+            rejections.add(parsed > now, column, "date in the future")
+            rejections.add(parsed < pd.Timestamp("1970-01-01"), column, "date before 1970")
+            typed[column] = parsed
+        elif kind in ("float", "int"):
+            number = parse_number(raw)
+            spelled_non_finite = raw.str.lower().isin(_NON_FINITE)
+            not_number = number.isna() & (raw != "") & ~spelled_non_finite
+            non_finite = spelled_non_finite | ~np.isfinite(number.fillna(0))
+            _mostly_bad(path, column, raw, not_number, "numbers", f"Check that '{column}' is the right column (--map).")
+            rejections.add(not_number, column, "not a number")
+            rejections.add(non_finite, column, "not a finite number")
+            typed[column] = number.where(np.isfinite(number))
+        elif kind == "auto":
+            typed[column] = _auto_type(raw)
+        else:  # text / category
+            typed[column] = raw.astype(object)
+
+    if spec.name == "orders":
+        typed = _check_order_lines(typed, rejections, max_quantity)
+    elif spec.name == "reviews" and s.RATING in typed:
+        rejections.add((typed[s.RATING] < 0) | (typed[s.RATING] > 10), s.RATING, "rating outside 0..10")
+
+    quarantine = rejections.table()
+    kept = typed.loc[~rejections.rejected].reset_index(drop=True)
+    return Checked(frame=kept, quarantine=quarantine, guests=guests)
+
+
+def _auto_type(raw: pd.Series) -> pd.Series:
+    """Extra columns (customer attributes): numeric when nearly all values are numbers."""
+    number = parse_number(raw)
+    present = raw != ""
+    if present.any() and number[present].notna().mean() >= 0.95:
+        return number
+    return raw.replace("", pd.NA).astype(object)
+
+
+def _require_columns(frame: pd.DataFrame, spec: s.TableSpec, path: object) -> None:
+    found = [c for c in frame.columns if c not in (LINE, SOURCE, RETURN_HINT)]
+    missing = [c for c in spec.required if c not in frame.columns]
+    has_alternative = any(all(c in frame.columns for c in group) for group in spec.alternatives)
+    if not missing and spec.alternatives and not has_alternative:
+        missing = [" or ".join("+".join(group) for group in spec.alternatives)]
+    if missing:
+        raise InputError(
+            path,
+            f"the {spec.name} table needs column '{missing[0]}', which is missing (found: {', '.join(found[:12])}).",
+            column=missing[0],
+            hint=f"Rename the column or map it, e.g. --map {missing[0].split(' ')[0]}=YOUR_COLUMN.",
+        )
+
+
+def _check_order_lines(typed: pd.DataFrame, rejections: _Rejections, max_quantity: float) -> pd.DataFrame:
+    """Order-line rules: prices, quantities, amounts and the return flag."""
+    if s.UNIT_PRICE in typed:
+        rejections.add(typed[s.UNIT_PRICE] < 0, s.UNIT_PRICE, "negative price")
+    if s.QUANTITY in typed:
+        rejections.add(typed[s.QUANTITY] == 0, s.QUANTITY, "zero quantity")
+        rejections.add(
+            typed[s.QUANTITY].abs() > max_quantity, s.QUANTITY, f"absurd quantity (more than {max_quantity:,.0f})"
+        )
+    if s.AMOUNT not in typed:
+        typed[s.AMOUNT] = typed[s.QUANTITY] * typed[s.UNIT_PRICE]
+    elif s.QUANTITY in typed and s.UNIT_PRICE in typed:
+        typed[s.AMOUNT] = typed[s.AMOUNT].fillna(typed[s.QUANTITY] * typed[s.UNIT_PRICE])
+    rejections.add(typed[s.AMOUNT].isna(), s.AMOUNT, "missing value")
+
+    is_return = typed[s.AMOUNT] < 0
+    if s.QUANTITY in typed:
+        is_return |= typed[s.QUANTITY] < 0
+    if s.STATUS in typed:
+        is_return |= typed[s.STATUS].astype("string").str.lower().isin(s.RETURN_STATUSES).fillna(False)
+    if RETURN_HINT in typed:
+        is_return |= typed.pop(RETURN_HINT)
+    typed[s.IS_RETURN] = is_return.astype(bool)
+    typed[s.AMOUNT] = np.where(is_return, -typed[s.AMOUNT].abs(), typed[s.AMOUNT].abs())
+    if s.QUANTITY in typed:
+        typed[s.QUANTITY] = np.where(is_return, -typed[s.QUANTITY].abs(), typed[s.QUANTITY].abs())
+    return typed

@@ -1,0 +1,163 @@
+"""The orchestrator: :class:`Segmenter` wires the stages in order and owns no algorithm.
+
+``Segmenter(k=None, random_state=0).fit(shop)`` builds features, scales them, clusters
+the customers and profiles the segments; ``predict`` places customers of another shop
+(or new customers) into the fitted segments without refitting; ``save``/``load`` keep
+the fitted model as JSON (no pickle) so other faces (CLI ``assign``, API) reuse it.
+
+Each stage is timed; a ``on_step`` callback lets a face show progress.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.cluster import ALGORITHMS, AutoKMeans, RobustLogScaler
+from shopseg.errors import ConfigError, ShopsegError
+from shopseg.features import FeatureSet, build_features
+from shopseg.profile import SegmentProfile, profile_segments
+from shopseg.shop import Shop
+
+MODEL_VERSION = 1
+
+#: Features shown beside each customer's segment in ``segments.parquet`` when present.
+SUMMARY_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
+
+StepCallback = Callable[[str, str], None]
+
+
+@dataclass
+class Segmenter:
+    """Segment a shop's customers; scikit-learn in spirit (``fit`` learns, ``_`` attributes)."""
+
+    k: int | None = None
+    k_range: tuple[int, int] = (3, 10)
+    algorithm: str = "kmeans"
+    random_state: int = 0
+    on_step: StepCallback | None = None
+
+    features_: FeatureSet | None = field(default=None, repr=False)
+    scaler_: RobustLogScaler | None = field(default=None, repr=False)
+    clusterer_: AutoKMeans | None = field(default=None, repr=False)
+    labels_: np.ndarray | None = field(default=None, repr=False)
+    profiles_: list[SegmentProfile] = field(default_factory=list, repr=False)
+    timings_: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        if self.on_step:
+            self.on_step(name, "start")
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings_[name] = round(time.perf_counter() - started, 4)
+            if self.on_step:
+                self.on_step(name, "end")
+
+    def fit(self, shop: Shop) -> Segmenter:
+        """Learn segments from ``shop``; see the module docstring."""
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"Unknown algorithm '{self.algorithm}'. Known: {', '.join(ALGORITHMS)}.")
+        if self.k is not None and self.k < 1:
+            raise ConfigError(f"--k must be a positive number of segments, got {self.k}.")
+        with self._step("features"):
+            self.features_ = build_features(shop)
+        frame = self.features_.frame
+        if frame.empty:
+            raise ShopsegError("No customers to segment: every row was a guest or quarantined (see quarantine.csv).")
+        with self._step("scale"):
+            self.scaler_ = RobustLogScaler().fit(frame[self.features_.segmentation_columns])
+            matrix = self.scaler_.transform(frame)
+        with self._step("cluster"):
+            algorithm = ALGORITHMS[self.algorithm]
+            self.clusterer_ = algorithm(k=self.k, k_range=self.k_range, random_state=self.random_state).fit(matrix)
+            self.labels_ = self.clusterer_.labels_
+        with self._step("profile"):
+            self.profiles_ = profile_segments(frame, self.labels_, self.scaler_.columns_)
+        return self
+
+    @property
+    def segment_names_(self) -> dict[int, str]:
+        return {p.segment_id: p.name for p in self.profiles_}
+
+    def _check_fitted(self) -> None:
+        if self.clusterer_ is None or self.scaler_ is None:
+            raise ShopsegError("This Segmenter is not fitted yet: call fit(shop) or Segmenter.load(run_dir).")
+
+    def predict(self, data: Shop | pd.DataFrame) -> pd.Series:
+        """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit."""
+        self._check_fitted()
+        features = build_features(data).frame if isinstance(data, Shop) else data
+        ids = self.clusterer_.predict(self.scaler_.transform(features))
+        return pd.Series(ids, index=features.index, name=s.SEGMENT_ID)
+
+    def assignments(self) -> pd.DataFrame:
+        """customer_id, segment_id, segment_name and the main features, one row per customer."""
+        self._check_fitted()
+        frame = self.features_.frame
+        summary = [c for c in SUMMARY_FEATURES if c in frame] or self.scaler_.columns_[:6]
+        table = pd.DataFrame({s.CUSTOMER_ID: frame.index.astype(str)})
+        table[s.SEGMENT_ID] = self.labels_.astype("int64")
+        table[s.SEGMENT_NAME] = table[s.SEGMENT_ID].map(self.segment_names_)
+        for column in summary:
+            table[column] = frame[column].to_numpy()
+        return table
+
+    # --- persistence: JSON, never pickle -----------------------------------------------
+    def to_dict(self) -> dict[str, object]:
+        self._check_fitted()
+        return {
+            "model_version": MODEL_VERSION,
+            "algorithm": self.algorithm,
+            "random_state": self.random_state,
+            "k": self.k,
+            "k_range": list(self.k_range),
+            "reference_ts": str(self.features_.reference_ts) if self.features_.reference_ts is not None else None,
+            "scaler": self.scaler_.to_dict(),
+            "centroids": self.clusterer_.centroids_.tolist(),
+            "silhouette_by_k": {str(k): v for k, v in self.clusterer_.scores_.items()},
+            "segment_names": {str(k): v for k, v in self.segment_names_.items()},
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.json`` into ``folder``."""
+        path = Path(folder) / "model.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2))
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Segmenter:
+        """A fitted Segmenter from a run folder (or its ``model/`` folder)."""
+        folder = Path(folder)
+        path = next((p for p in (folder / "model" / "model.json", folder / "model.json") if p.exists()), None)
+        if path is None:
+            raise ShopsegError(f"{folder}: no model.json here; point to a run folder written by 'shopseg segment'.")
+        data = json.loads(path.read_text())
+        if data.get("model_version") != MODEL_VERSION:
+            raise ShopsegError(f"{path}: model version {data.get('model_version')} is not supported.")
+        segmenter = cls(
+            k=data["k"], k_range=tuple(data["k_range"]), algorithm=data["algorithm"], random_state=data["random_state"]
+        )
+        segmenter.scaler_ = RobustLogScaler.from_dict(data["scaler"])
+        clusterer = AutoKMeans(k=data["k"], random_state=data["random_state"])
+        clusterer.centroids_ = np.array(data["centroids"], dtype="float64")
+        clusterer.n_clusters_ = len(clusterer.centroids_)
+        clusterer.scores_ = {int(k): v for k, v in data["silhouette_by_k"].items()}
+        segmenter.clusterer_ = clusterer
+        names = {int(k): v for k, v in data["segment_names"].items()}
+        segmenter.profiles_ = [
+            SegmentProfile(segment_id=k, name=v, size=0, share=0.0, means={}, medians={}, distinguishing=[])
+            for k, v in sorted(names.items())
+        ]
+        return segmenter

@@ -1,0 +1,41 @@
+"""The DuckDB store: every run's tables in one file a user can query with SQL.
+
+``shopseg.duckdb`` holds the canonical tables that were read (orders, customers, ...),
+``features``, ``segments``, ``profiles`` and ``quarantine``. Example::
+
+    duckdb shopseg.duckdb "SELECT segment_name, count(*) FROM segments GROUP BY 1"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from shopseg.features.sql import quote
+
+
+def write_store(path: str | Path, tables: dict[str, pd.DataFrame]) -> Path:
+    """Create (or replace) the DuckDB file at ``path`` with one table per frame."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    connection = duckdb.connect(str(path))
+    try:
+        for name, frame in tables.items():
+            connection.register("frame_", frame)
+            connection.execute(f"CREATE TABLE {quote(name)} AS SELECT * FROM frame_")
+            connection.unregister("frame_")
+    finally:
+        connection.close()
+    return path
+
+
+def read_store_table(path: str | Path, name: str) -> pd.DataFrame:
+    """One table of a store, as a DataFrame."""
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        return connection.execute(f"SELECT * FROM {quote(name)}").df()
+    finally:
+        connection.close()

@@ -1,0 +1,89 @@
+"""Behavioural features computed by hand on tiny order tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from shopseg import schema as s
+from shopseg.features import build_features
+from shopseg.features.behaviour import behaviour_features
+from shopseg.shop import Shop
+
+
+def lines(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[s.CUSTOMER_ID, s.ORDER_ID, s.TS, s.PRODUCT_ID, s.QUANTITY, s.AMOUNT])
+    frame[s.TS] = pd.to_datetime(frame[s.TS])
+    frame[s.IS_RETURN] = frame[s.QUANTITY] < 0
+    return frame
+
+
+ORDERS = lines(
+    [
+        ("a", "o1", "2024-01-01 10:00", "p1", 1, 10.0),
+        ("a", "o1", "2024-01-01 10:00", "p2", 3, 30.0),
+        ("a", "o2", "2024-01-11 22:00", "p1", 1, 10.0),  # 10.5 days later
+        ("a", "o3", "2024-01-31 10:00", "p3", 2, 60.0),  # 19.5 days later
+        ("a", "r1", "2024-02-01 10:00", "p3", -1, -30.0),  # a return
+        ("b", "o4", "2024-03-02 12:00", "p1", 1, 10.0),  # Saturday
+    ]
+)
+REFERENCE = pd.Timestamp("2024-03-10")
+
+
+def test_rfm_rhythm_baskets_returns() -> None:
+    f = behaviour_features(ORDERS, REFERENCE)
+    a, b = f.loc["a"], f.loc["b"]
+    assert a["frequency"] == 3
+    assert a["monetary_total"] == pytest.approx(110.0)
+    assert a["monetary_mean"] == pytest.approx(110.0 / 3)
+    assert a["recency_days"] == pytest.approx((REFERENCE - pd.Timestamp("2024-01-31 10:00")).total_seconds() / 86400)
+    assert a["tenure_days"] == pytest.approx((REFERENCE - pd.Timestamp("2024-01-01 10:00")).total_seconds() / 86400)
+    assert a["interpurchase_mean"] == pytest.approx((10.5 + 19.5) / 2)
+    assert a["interpurchase_std"] == pytest.approx(pd.Series([10.5, 19.5]).std())
+    assert a["items_per_order"] == pytest.approx((4 + 1 + 2) / 3)
+    assert a["distinct_products"] == 3
+    assert a["return_rate"] == pytest.approx(1 / 5)
+    assert a["return_value"] == pytest.approx(30.0)
+    assert b["frequency"] == 1 and b["interpurchase_mean"] == 0 and b["return_rate"] == 0
+    assert b["weekend_share"] == 1.0 and a["weekend_share"] == 0.0
+    # Hour bands exist because timestamps carry times: a's orders at 10h, 22h, 10h.
+    assert a["hour_share_morning"] == pytest.approx(2 / 3)
+    assert a["hour_share_evening"] == pytest.approx(1 / 3)
+    assert a["month_share_01"] == 1.0
+
+
+def test_reference_defaults_to_day_after_last_line() -> None:
+    f = behaviour_features(ORDERS)
+    assert f.loc["b", "recency_days"] == pytest.approx(0.5)  # 2024-03-02 12:00 -> 2024-03-03 00:00
+
+
+def test_dates_without_times_have_no_hour_bands() -> None:
+    orders = ORDERS.assign(**{s.TS: ORDERS[s.TS].dt.normalize()})
+    assert not any(c.startswith("hour_share") for c in behaviour_features(orders).columns)
+
+
+def test_customer_with_only_returns_is_kept() -> None:
+    orders = lines([("c", "r9", "2024-01-05", "p1", -1, -10.0), ("d", "o9", "2024-01-06", "p1", 1, 10.0)])
+    f = behaviour_features(orders)
+    assert f.loc["c", "frequency"] == 0 and f.loc["c", "return_rate"] == 1.0
+
+
+def test_build_features_adds_categories_attributes_and_engagement() -> None:
+    products = pd.DataFrame({s.PRODUCT_ID: ["p1", "p2", "p3"], s.CATEGORY: ["outdoor", "beauty", "outdoor"]})
+    customers = pd.DataFrame({s.CUSTOMER_ID: ["a", "b"], s.AGE: [30.0, 50.0], s.GENDER: ["f", "m"]})
+    reviews = pd.DataFrame(
+        {s.CUSTOMER_ID: ["a", "a"], s.TS: pd.to_datetime(["2024-02-01", "2024-02-02"]), s.RATING: [5.0, 1.0]}
+    )
+    shop = Shop(orders=ORDERS, products=products, customers=customers, reviews=reviews)
+    features = build_features(shop, REFERENCE)
+    frame = features.frame
+    assert list(frame.index) == ["a", "b"]
+    assert frame.loc["a", "category_share_outdoor"] == pytest.approx(80 / 110)
+    assert frame.loc["a", "category_share_beauty"] == pytest.approx(30 / 110)
+    assert frame.loc["b", "category_share_outdoor"] == 1.0
+    assert frame.loc["a", "review_count"] == 2 and frame.loc["b", "review_count"] == 0
+    assert frame.loc["a", "rating_mean"] == 3.0
+    assert frame.loc["b", "age"] == 50.0 and frame.loc["b", "gender=m"] == 1.0
+    assert "category_share_outdoor" in features.segmentation_columns
+    assert "month_share_01" not in features.segmentation_columns  # kept for profiles only
