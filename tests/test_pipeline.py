@@ -59,7 +59,7 @@ def test_saved_model_assigns_without_refit(formats_dir: Path, tmp_path: Path) ->
     model = Segmenter(k=3, random_state=0).fit(shop)
     model.save(tmp_path / "model")
     text = (tmp_path / "model" / "model.json").read_text()
-    assert json.loads(text)["model_version"] == 1  # JSON, not pickle
+    assert json.loads(text)["model_version"] == 2  # JSON, not pickle
     loaded = Segmenter.load(tmp_path)
     predicted = loaded.predict(model.features_.frame)
     assert (predicted.to_numpy() == model.labels_).all()

@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from shopseg import schema as s
-from shopseg.cluster import ALGORITHMS, AutoKMeans, RobustLogScaler
+from shopseg.cluster import ALGORITHMS, AutoKMeans, BlockScaler
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features import FeatureSet, build_features
 from shopseg.profile import SegmentProfile, profile_segments
 from shopseg.shop import Shop
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 #: Features shown beside each customer's segment in ``segments.parquet`` when present.
 SUMMARY_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
@@ -46,7 +46,7 @@ class Segmenter:
     on_step: StepCallback | None = None
 
     features_: FeatureSet | None = field(default=None, repr=False)
-    scaler_: RobustLogScaler | None = field(default=None, repr=False)
+    scaler_: BlockScaler | None = field(default=None, repr=False)
     clusterer_: AutoKMeans | None = field(default=None, repr=False)
     labels_: np.ndarray | None = field(default=None, repr=False)
     profiles_: list[SegmentProfile] = field(default_factory=list, repr=False)
@@ -76,7 +76,7 @@ class Segmenter:
         if frame.empty:
             raise ShopsegError("No customers to segment: every row was a guest or quarantined (see quarantine.csv).")
         with self._step("scale"):
-            self.scaler_ = RobustLogScaler().fit(frame[self.features_.segmentation_columns])
+            self.scaler_ = BlockScaler(blocks=self.features_.segmentation_blocks).fit(frame)
             matrix = self.scaler_.transform(frame)
         with self._step("cluster"):
             algorithm = ALGORITHMS[self.algorithm]
@@ -149,7 +149,7 @@ class Segmenter:
         segmenter = cls(
             k=data["k"], k_range=tuple(data["k_range"]), algorithm=data["algorithm"], random_state=data["random_state"]
         )
-        segmenter.scaler_ = RobustLogScaler.from_dict(data["scaler"])
+        segmenter.scaler_ = BlockScaler.from_dict(data["scaler"])
         clusterer = AutoKMeans(k=data["k"], random_state=data["random_state"])
         clusterer.centroids_ = np.array(data["centroids"], dtype="float64")
         clusterer.n_clusters_ = len(clusterer.centroids_)

@@ -46,12 +46,13 @@ def test_rfm_rhythm_baskets_returns() -> None:
     assert a["return_rate"] == pytest.approx(1 / 5)
     assert a["return_value"] == pytest.approx(30.0)
     assert b["frequency"] == 1 and b["interpurchase_mean"] == 0 and b["return_rate"] == 0
-    assert b["weekend_share"] == 1.0 and a["weekend_share"] == 0.0
-    # Hour bands exist because timestamps carry times: a's orders at 10h, 22h, 10h.
-    assert a["hour_share_morning"] == pytest.approx(2 / 3)
-    assert a["hour_share_evening"] == pytest.approx(1 / 3)
-    assert a["month_share_01"] == 1.0
-
+    # Habit shares are shrunk towards the shop's share (SHARE_PRIOR_ORDERS = 2 pseudo-orders).
+    # Shop: 4 purchase orders, 1 on a weekend, 2 in the morning, 1 in the evening, 3 in January.
+    assert b["weekend_share"] == pytest.approx((1 + 2 * 0.25) / (1 + 2))
+    assert a["weekend_share"] == pytest.approx((0 + 2 * 0.25) / (3 + 2))
+    assert a["hour_share_morning"] == pytest.approx((2 + 2 * 0.5) / (3 + 2))
+    assert a["hour_share_evening"] == pytest.approx((1 + 2 * 0.25) / (3 + 2))
+    assert a["month_share_01"] == pytest.approx((3 + 2 * 0.75) / (3 + 2))
 
 def test_reference_defaults_to_day_after_last_line() -> None:
     f = behaviour_features(ORDERS)
@@ -79,9 +80,10 @@ def test_build_features_adds_categories_attributes_and_engagement() -> None:
     features = build_features(shop, REFERENCE)
     frame = features.frame
     assert list(frame.index) == ["a", "b"]
-    assert frame.loc["a", "category_share_outdoor"] == pytest.approx(80 / 110)
-    assert frame.loc["a", "category_share_beauty"] == pytest.approx(30 / 110)
-    assert frame.loc["b", "category_share_outdoor"] == 1.0
+    # Spend shares shrunk towards the shop's (outdoor 90/120, beauty 30/120) with 2 pseudo-orders.
+    assert frame.loc["a", "category_share_outdoor"] == pytest.approx((3 * 80 / 110 + 2 * 0.75) / 5)
+    assert frame.loc["a", "category_share_beauty"] == pytest.approx((3 * 30 / 110 + 2 * 0.25) / 5)
+    assert frame.loc["b", "category_share_outdoor"] == pytest.approx((1 * 1.0 + 2 * 0.75) / 3)
     assert frame.loc["a", "review_count"] == 2 and frame.loc["b", "review_count"] == 0
     assert frame.loc["a", "rating_mean"] == 3.0
     assert frame.loc["b", "age"] == 50.0 and frame.loc["b", "gender=m"] == 1.0

@@ -19,7 +19,8 @@ items_per_order        units bought per order
 distinct_products      distinct products bought (when lines name products)
 return_rate            share of lines that are returns
 return_value           value returned (positive number)
-weekday_share_mon..sun share of orders per weekday
+weekday_share_mon..sun share of orders per weekday (all shares: smoothed, see
+                       SHARE_PRIOR_ORDERS)
 weekend_share          share of orders on Saturday or Sunday
 hour_share_night..     share of orders by hour band (night 0-6, morning 6-12,
                        afternoon 12-18, evening 18-24), only when times are recorded
@@ -36,6 +37,11 @@ from shopseg.features.sql import run_sql
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOUR_BANDS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
+
+#: Time-habit shares are shrunk towards the shop-wide share as if each customer had this
+#: many extra orders at the shop's average habits (empirical-Bayes smoothing): one order
+#: at 23:00 is weak evidence of a night owl, ten are strong.
+SHARE_PRIOR_ORDERS = 2
 
 #: Features that describe value and loyalty; the core of every segmentation.
 CORE = (
@@ -70,17 +76,20 @@ def behaviour_features(orders: pd.DataFrame, reference_ts: pd.Timestamp | None =
     lines["product_"] = orders.get(s.PRODUCT_ID)
     hours = has_time_of_day(orders)
 
+    def share(condition: str, name: str) -> str:
+        """Share of a customer's orders meeting ``condition``, shrunk towards the shop's share."""
+        shop_share = f"(SELECT avg(CASE WHEN {condition} THEN 1.0 ELSE 0.0 END) FROM purchase_orders)"
+        hits = f"sum(CASE WHEN {condition} THEN 1.0 ELSE 0.0 END)"
+        return f"({hits} + {SHARE_PRIOR_ORDERS} * {shop_share}) / (count(*) + {SHARE_PRIOR_ORDERS}) AS {name}"
+
     weekday_cols = ",\n".join(
-        f"avg(CASE WHEN isodow(order_ts) = {i + 1} THEN 1.0 ELSE 0.0 END) AS weekday_share_{d}"
-        for i, d in enumerate(WEEKDAYS)
+        share(f"isodow(order_ts) = {i + 1}", f"weekday_share_{d}") for i, d in enumerate(WEEKDAYS)
     )
     hour_cols = ",\n".join(
-        f"avg(CASE WHEN hour(order_ts) >= {lo} AND hour(order_ts) < {hi} THEN 1.0 ELSE 0.0 END) AS hour_share_{band}"
+        share(f"hour(order_ts) >= {lo} AND hour(order_ts) < {hi}", f"hour_share_{band}")
         for band, (lo, hi) in HOUR_BANDS.items()
     )
-    month_cols = ",\n".join(
-        f"avg(CASE WHEN month(order_ts) = {m} THEN 1.0 ELSE 0.0 END) AS month_share_{m:02d}" for m in range(1, 13)
-    )
+    month_cols = ",\n".join(share(f"month(order_ts) = {m}", f"month_share_{m:02d}") for m in range(1, 13))
     query = f"""
     WITH purchase_orders AS (
         SELECT customer_id, order_id, min(ts) AS order_ts, sum(amount) AS order_value, sum(quantity_) AS units
@@ -101,7 +110,7 @@ def behaviour_features(orders: pd.DataFrame, reference_ts: pd.Timestamp | None =
         SELECT customer_id, count(*) AS frequency, sum(order_value) AS monetary_total,
                avg(order_value) AS monetary_mean, avg(units) AS items_per_order,
                min(order_ts) AS first_purchase, max(order_ts) AS last_purchase,
-               avg(CASE WHEN isodow(order_ts) >= 6 THEN 1.0 ELSE 0.0 END) AS weekend_share,
+               {share("isodow(order_ts) >= 6", "weekend_share")},
                {weekday_cols},
                {hour_cols + "," if hours else ""}
                {month_cols}

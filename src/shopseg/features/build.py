@@ -4,7 +4,9 @@ Which features exist depends on the data: order lines give behaviour, timestamps
 times give hour habits, categorised products give category shares, reviews and events
 give engagement, a customer table gives attributes. :class:`FeatureSet` records which
 columns the segmentation uses (``segmentation_columns``): value, loyalty, returns, time
-habits, taste and attributes; per-weekday and per-month shares are kept for profiles.
+habits, taste and engagement, and customer attributes only when there is no order history
+(they then are all there is); per-weekday and per-month shares and, with orders, the
+attributes are kept for profiles.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ class FeatureSet:
     segmentation_columns: list[str]
     reference_ts: pd.Timestamp | None = None
     groups: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def segmentation_blocks(self) -> dict[str, list[str]]:
+        """The segmentation columns by feature group (behaviour, habits, taste, ...)."""
+        chosen = set(self.segmentation_columns)
+        blocks = {name: [c for c in columns if c in chosen] for name, columns in self.groups.items()}
+        return {name: columns for name, columns in blocks.items() if columns}
 
 
 def build_features(shop: Shop, reference_ts: pd.Timestamp | None = None) -> FeatureSet:
@@ -69,7 +78,10 @@ def build_features(shop: Shop, reference_ts: pd.Timestamp | None = None) -> Feat
         attributes = attributes.reindex(customers)
         frame = frame.join(attributes.fillna(attributes.median(numeric_only=True)).fillna(0.0))
     frame.index.name = s.CUSTOMER_ID
-    columns = [c for group in groups.values() for c in group if c in frame]
+    # Demographic attributes describe segments but define them only without order history:
+    # behaviour, habits and taste are what a marketer acts on.
+    used = [g for g in groups if g != "attributes" or not has_orders]
+    columns = [c for group in used for c in groups[group] if c in frame]
     columns = list(dict.fromkeys(columns))
     return FeatureSet(
         frame=frame.astype("float64"), segmentation_columns=columns, reference_ts=reference_ts, groups=groups

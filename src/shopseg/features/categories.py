@@ -2,7 +2,9 @@
 
 Only when the shop has a product table with categories. The ``max_categories`` largest
 categories by spend get their own column (``category_share_<name>``); the rest are
-summed into ``category_share_other`` so the number of features stays bounded.
+summed into ``category_share_other`` so the number of features stays bounded. Shares
+are shrunk towards the shop's shares with the same prior as time habits
+(:data:`~shopseg.features.behaviour.SHARE_PRIOR_ORDERS` pseudo-orders).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import pandas as pd
 
 from shopseg import schema as s
+from shopseg.features.behaviour import SHARE_PRIOR_ORDERS
 
 
 def _column_name(category: str) -> str:
@@ -26,7 +29,7 @@ def category_shares(orders: pd.DataFrame, products: pd.DataFrame, max_categories
     category = products.set_index(s.PRODUCT_ID)[s.CATEGORY].dropna()
     if category.empty:
         return None
-    purchases = orders.loc[~orders[s.IS_RETURN], [s.CUSTOMER_ID, s.PRODUCT_ID, s.AMOUNT]]
+    purchases = orders.loc[~orders[s.IS_RETURN], [s.CUSTOMER_ID, s.ORDER_ID, s.PRODUCT_ID, s.AMOUNT]]
     purchases = purchases.assign(category=purchases[s.PRODUCT_ID].map(category)).dropna(subset=["category"])
     if purchases.empty:
         return None
@@ -37,5 +40,13 @@ def category_shares(orders: pd.DataFrame, products: pd.DataFrame, max_categories
         index=s.CUSTOMER_ID, columns="category", values=s.AMOUNT, aggfunc="sum", fill_value=0.0
     )
     shares = table.div(table.sum(axis=1).where(lambda total: total > 0, 1.0), axis=0)
+    # Shrink towards the shop's spend shares, as for time habits: one order is weak evidence.
+    shop_shares = table.sum(axis=0) / max(float(table.to_numpy().sum()), 1e-12)
+    orders = purchases.groupby(s.CUSTOMER_ID)[s.ORDER_ID].nunique().reindex(shares.index).astype("float64")
+    shares = (
+        shares.mul(orders, axis=0)
+        .add(SHARE_PRIOR_ORDERS * shop_shares, axis=1)
+        .div(orders + SHARE_PRIOR_ORDERS, axis=0)
+    )
     shares.columns = [_column_name(c) for c in shares.columns]
     return shares.sort_index(axis=1).astype("float64")

@@ -56,29 +56,44 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> pd.Series:
     text = values.astype("string").str.strip()
     unique = pd.Series(text.dropna().unique(), dtype="string")
     unique = unique[unique != ""]
+    if unique.empty:  # nothing to read (no rows, or every value blank)
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     parsed_unique = pd.to_datetime(unique, format=date_format, errors="coerce") if date_format else _best_effort(unique)
     lookup = pd.Series(parsed_unique.to_numpy(), index=unique.to_numpy())
     result = text.map(lookup)
     return pd.to_datetime(result, errors="coerce").astype("datetime64[ns]")
 
 
-def _best_effort(unique: pd.Series) -> pd.Series:
-    if unique.empty:
-        return pd.Series(pd.NaT, index=unique.index, dtype="datetime64[ns]")
-    # Eight digits read as YYYYMMDD (CDNOW), not as epoch seconds.
-    attempts: dict[str, pd.Series] = {
-        "%Y%m%d": pd.to_datetime(unique.where(unique.str.fullmatch(r"\d{8}")), format="%Y%m%d", errors="coerce")
-    }
-    attempts["iso"] = _parse_iso(unique.where(~unique.str.fullmatch(r"\d+")))
-    attempts["epoch"] = _parse_epoch(unique)
-    for fmt in CANDIDATE_FORMATS:
-        if fmt not in attempts:
-            attempts[fmt] = pd.to_datetime(unique, format=fmt, errors="coerce")
-    ranked = sorted(attempts.items(), key=lambda item: -int(item[1].notna().sum()))
+def _attempt(name: str, values: pd.Series) -> pd.Series:
+    """Parse ``values`` with one candidate: a strptime format, ``iso`` or ``epoch``."""
+    if name == "iso":
+        return _parse_iso(values.where(~values.str.fullmatch(r"\d+")))
+    if name == "epoch":
+        return _parse_epoch(values)
+    if name == "%Y%m%d":  # eight digits read as YYYYMMDD (CDNOW), not as epoch seconds
+        return pd.to_datetime(values.where(values.str.fullmatch(r"\d{8}")), format=name, errors="coerce")
+    return pd.to_datetime(values, format=name, errors="coerce")
+
+
+def _best_effort(unique: pd.Series, sample_size: int = 2000) -> pd.Series:
+    """Rank the candidates on a sample of the distinct values, then fill in rank order.
+
+    Each candidate is applied only to the values still unread, so a clean ISO column costs
+    one parse, not one per candidate.
+    """
     result = pd.Series(pd.NaT, index=unique.index, dtype="datetime64[ns]")
-    for _, parsed in ranked:
+    if unique.empty:
+        return result
+    sample = unique.iloc[:: max(1, len(unique) // sample_size)]
+    candidates = ("%Y%m%d", "iso", "epoch", *(f for f in CANDIDATE_FORMATS if f != "%Y%m%d"))
+    hits = {name: int(_attempt(name, sample).notna().sum()) for name in candidates}
+    ranked = sorted((name for name in candidates if hits[name] > 0), key=lambda name: -hits[name])
+    # Formats too rare to show in the sample still get a try on what is left.
+    ranked += [name for name in candidates if hits[name] == 0]
+    for name in ranked:
         missing = result.isna()
         if not missing.any():
             break
-        result = result.where(~missing, parsed.astype("datetime64[ns]"))
+        parsed = _attempt(name, unique[missing]).astype("datetime64[ns]")
+        result[missing] = parsed
     return result
