@@ -15,6 +15,7 @@ from shopseg import __version__
 from shopseg.export.outputs import write_outputs
 from shopseg.export.run_folder import prepare_output, write_atomically
 from shopseg.ingest import load_shop
+from shopseg.ingest.load import require_customers
 from shopseg.pipeline import Segmenter, StepCallback
 from shopseg.shop import Shop
 
@@ -96,6 +97,7 @@ def run_segmentation(
         date_format=date_format,
         pseudonymise_key=pseudonymise_key,
     )
+    require_customers(shop)
     timings["read"] = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("read", "end")

@@ -188,20 +188,12 @@ def test_behaviour_segments_behave_as_planted(shop: GeneratedShop, purchases: pd
 
 def test_taste_only_segments_share_behaviour_but_not_taste(shop: GeneratedShop, purchases):
     outdoor, beauty = (PLANTED_SEGMENTS[name] for name in TASTE_ONLY)
-    assert dataclasses.replace(outdoor, share=0, favourites=()) == dataclasses.replace(
-        beauty, share=0, favourites=()
-    )
+    assert dataclasses.replace(outdoor, share=0, favourites=()) == dataclasses.replace(beauty, share=0, favourites=())
     twins = purchases[purchases[SEGMENT].isin(TASTE_ONLY)]
-    per_customer = twins.groupby([SEGMENT, CUSTOMER_ID]).agg(
-        orders=(ORDER_ID, "nunique"), value=(AMOUNT, "sum")
-    )
+    per_customer = twins.groupby([SEGMENT, CUSTOMER_ID]).agg(orders=(ORDER_ID, "nunique"), value=(AMOUNT, "sum"))
     means = per_customer.groupby(SEGMENT).mean()
-    assert means.loc["outdoor_enthusiasts", "orders"] == pytest.approx(
-        means.loc["beauty_lovers", "orders"], rel=0.1
-    )
-    assert means.loc["outdoor_enthusiasts", "value"] == pytest.approx(
-        means.loc["beauty_lovers", "value"], rel=0.2
-    )
+    assert means.loc["outdoor_enthusiasts", "orders"] == pytest.approx(means.loc["beauty_lovers", "orders"], rel=0.1)
+    assert means.loc["outdoor_enthusiasts", "value"] == pytest.approx(means.loc["beauty_lovers", "value"], rel=0.2)
     for name, favourite in TASTE_ONLY.items():
         mix = twins.loc[twins[SEGMENT] == name, CATEGORY].value_counts(normalize=True)
         assert mix.index[0] == favourite

@@ -64,7 +64,7 @@ DateFormatOpt = Annotated[
     ),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML file with inputs, format, mapping ([map.orders]), k and seed.")
+    Path | None, typer.Option("--config", help="TOML file with inputs, format, mapping (table map.orders), k and seed.")
 ]
 PseudonymOpt = Annotated[
     bool, typer.Option("--pseudonymise", help="Replace customer ids by keyed hashes (key from SHOPSEG_PSEUDONYM_KEY).")
@@ -91,9 +91,12 @@ def _inputs(
         mapping["orders"] = parse_mapping(map)
     if not any(inputs.values()):
         raise ConfigError("No input given: pass --orders PATH (or --customers PATH for a customer table).")
+    fmt = format or settings.get("format")
+    if fmt is not None and fmt not in FORMATS:  # before anything is read or created
+        raise ConfigError(f"Unknown format '{fmt}'. Known formats: {', '.join(FORMATS)}.")
     return {
         **inputs,
-        "format": format or settings.get("format"),
+        "format": fmt,
         "mapping": mapping or None,
         "date_format": date_format or settings.get("date_format"),
         "_settings": settings,
@@ -289,10 +292,11 @@ def run() -> None:
         errors.print(f"[bold red]Error:[/] {_escape(str(error))}")
         sys.exit(2)
     except Exception as error:  # a bug in shopseg, not a user mistake
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
+        if isinstance(error, _usage_errors()):  # unknown option, bad value, missing argument
+            if hasattr(error, "show"):
+                error.show()
+            else:  # pragma: no cover - a bare TyperException
+                errors.print(f"[bold red]Error:[/] {_escape(str(error))}")
             sys.exit(error.exit_code)
         if _debug["on"]:
             raise
@@ -302,6 +306,20 @@ def run() -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Command-line usage errors: click's, or typer's own (newer typer bundles click under it)."""
+    kinds: list[type[Exception]] = []
+    if hasattr(typer, "TyperException"):
+        kinds.append(typer.TyperException)
+    try:
+        import click
+
+        kinds.append(click.ClickException)
+    except ImportError:  # pragma: no cover - newer typer does not need click
+        pass
+    return tuple(kinds)
 
 
 def _escape(text: str) -> str:

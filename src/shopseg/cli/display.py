@@ -10,7 +10,8 @@ from rich.table import Table
 from shopseg.shop import Shop
 
 console = Console()
-errors = Console(stderr=True)
+#: Error messages are never hard-wrapped: a path or value stays on one line in logs.
+errors = Console(stderr=True, soft_wrap=True)
 
 STEP_LABELS = {
     "read": "Reading and checking input files",

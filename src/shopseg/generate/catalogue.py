@@ -77,10 +77,7 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.08,
         price_median=35.0,
         price_spread=0.6,
-        brands=words(
-            "Trailblazer, Summit Ridge, Northpeak, Wildpath, Cascadia, Ironbark, Timberline, "
-            "Alpenglow"
-        ),
+        brands=words("Trailblazer, Summit Ridge, Northpeak, Wildpath, Cascadia, Ironbark, Timberline, Alpenglow"),
         adjectives=words(
             "Waterproof, Ultralight, Insulated, Rugged, Packable, All-Weather, Breathable, "
             "Windproof, Compact, Trail-Ready"
@@ -108,12 +105,9 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.1,
         price_median=35.0,
         price_spread=0.6,
-        brands=words(
-            "Lumière, Velour, Aurelia, Bloom & Dew, Maison Clair, Petalis, Serenea, Opaline"
-        ),
+        brands=words("Lumière, Velour, Aurelia, Bloom & Dew, Maison Clair, Petalis, Serenea, Opaline"),
         adjectives=words(
-            "Hydrating, Nourishing, Brightening, Soothing, Gentle, Radiant, Firming, Clarifying, "
-            "Silky, Revitalising"
+            "Hydrating, Nourishing, Brightening, Soothing, Gentle, Radiant, Firming, Clarifying, Silky, Revitalising"
         ),
         variants=words("Rose, Vitamin C, Green Tea, Lavender, Hyaluronic, Shea Butter"),
         nouns=words(
@@ -167,10 +161,7 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.13,
         price_median=35.0,
         price_spread=0.6,
-        brands=words(
-            "Hearthstone, Copperleaf, Casa Verde, Oakhaven, Kitchenary, Nordhus, Saltmarsh, "
-            "Ember & Oak"
-        ),
+        brands=words("Hearthstone, Copperleaf, Casa Verde, Oakhaven, Kitchenary, Nordhus, Saltmarsh, Ember & Oak"),
         adjectives=words(
             "Professional, Everyday, Non-Stick, Stainless Steel, Ceramic, Bamboo, Heavy-Duty, "
             "Stackable, Handcrafted, Enamelled"
@@ -198,18 +189,14 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.14,
         price_median=40.0,
         price_spread=0.6,
-        brands=words(
-            "Urbanthread, Kestrel & Co, Linnea, Northwind, Fable Row, Arlo Vance, Studio Sable, "
-            "Maison Verre"
-        ),
+        brands=words("Urbanthread, Kestrel & Co, Linnea, Northwind, Fable Row, Arlo Vance, Studio Sable, Maison Verre"),
         adjectives=words(
             "Slim-Fit, Relaxed, Organic Cotton, Linen, Cashmere-Blend, Classic, Oversized, "
             "Stretch, Tailored, Vintage-Wash"
         ),
         variants=words("Navy, Black, Olive, Charcoal, Sand, Burgundy"),
         nouns=words(
-            "Chinos, T-Shirt, Sweater, Dress, Jeans, Blazer, Hoodie, Shirt, Skirt, Trench Coat, "
-            "Sneakers, Scarf"
+            "Chinos, T-Shirt, Sweater, Dress, Jeans, Blazer, Hoodie, Shirt, Skirt, Trench Coat, Sneakers, Scarf"
         ),
         pitches=(
             "Cut from soft, breathable fabric for all-day comfort.",
@@ -230,12 +217,10 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         price_median=14.0,
         price_spread=0.45,
         brands=words(
-            "Penrose Press, Inkwell, Marigold Books, Lanternfish, Quillstone, Bramble House, "
-            "Harbor Lane, Owl & Ember"
+            "Penrose Press, Inkwell, Marigold Books, Lanternfish, Quillstone, Bramble House, Harbor Lane, Owl & Ember"
         ),
         adjectives=words(
-            "Illustrated, Bestselling, Complete, Pocket, Award-Winning, Beginner's, Essential, "
-            "Definitive"
+            "Illustrated, Bestselling, Complete, Pocket, Award-Winning, Beginner's, Essential, Definitive"
         ),
         variants=words("Hardcover, Paperback, Annotated, Large Print, Collector's"),
         nouns=words(
@@ -261,14 +246,8 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.08,
         price_median=25.0,
         price_spread=0.6,
-        brands=words(
-            "Wobblewood, Brickly, Tiny Titans, Funfair, Puzzleberry, Kitekin, Marble Moon, "
-            "Playhaven"
-        ),
-        adjectives=words(
-            "Wooden, Magnetic, Educational, Glow-in-the-Dark, Remote-Control, Musical, Colourful, "
-            "Giant"
-        ),
+        brands=words("Wobblewood, Brickly, Tiny Titans, Funfair, Puzzleberry, Kitekin, Marble Moon, Playhaven"),
+        adjectives=words("Wooden, Magnetic, Educational, Glow-in-the-Dark, Remote-Control, Musical, Colourful, Giant"),
         variants=words("Dino, Space, Jungle, Ocean, Castle, Robot"),
         nouns=words(
             "Building Blocks, Puzzle, Train Set, Teddy Bear, Race Car, Doll House, Board Game, "
@@ -292,14 +271,8 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.08,
         price_median=35.0,
         price_spread=0.7,
-        brands=words(
-            "Stride, Apex Motion, Pulsefit, Ironclad Athletics, Velocita, Coreline, Fastlane, "
-            "Kinetica"
-        ),
-        adjectives=words(
-            "Lightweight, Cushioned, Adjustable, Non-Slip, Quick-Dry, Pro-Grade, Compression, "
-            "Foldable"
-        ),
+        brands=words("Stride, Apex Motion, Pulsefit, Ironclad Athletics, Velocita, Coreline, Fastlane, Kinetica"),
+        adjectives=words("Lightweight, Cushioned, Adjustable, Non-Slip, Quick-Dry, Pro-Grade, Compression, Foldable"),
         variants=words("Training, Performance, Elite, Studio, Marathon, Power"),
         nouns=words(
             "Running Shoes, Yoga Mat, Dumbbells, Resistance Bands, Tennis Racket, Football, "
@@ -327,10 +300,7 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
             "Golden Harvest, Mill & Meadow, Terra Verde, Honeycomb Farm, Saltwind, Orchard Lane, "
             "Wildroot, Copper Kettle"
         ),
-        adjectives=words(
-            "Organic, Fair Trade, Stone-Ground, Cold-Pressed, Roasted, Wholegrain, Raw, "
-            "Single-Origin"
-        ),
+        adjectives=words("Organic, Fair Trade, Stone-Ground, Cold-Pressed, Roasted, Wholegrain, Raw, Single-Origin"),
         variants=words("Dark, Sea Salt, Spiced, Maple, Vanilla, Smoked"),
         nouns=words(
             "Coffee Beans, Olive Oil, Granola, Honey, Green Tea, Chocolate, Pasta, Peanut Butter, "
@@ -354,13 +324,9 @@ CATEGORIES: tuple[CategoryVocabulary, ...] = (
         popularity=0.05,
         price_median=30.0,
         price_spread=0.7,
-        brands=words(
-            "Greenthumb, Fernhollow, Rootwell, Bloomfield, Mossgate, Sunpatch, Thistledown, "
-            "Willowmere"
-        ),
+        brands=words("Greenthumb, Fernhollow, Rootwell, Bloomfield, Mossgate, Sunpatch, Thistledown, Willowmere"),
         adjectives=words(
-            "Galvanised, Rust-Resistant, Ergonomic, Self-Watering, Solar-Powered, Weatherproof, "
-            "Expandable, Heavy-Duty"
+            "Galvanised, Rust-Resistant, Ergonomic, Self-Watering, Solar-Powered, Weatherproof, Expandable, Heavy-Duty"
         ),
         variants=words("Cedar, Terracotta, Cottage, Meadow, Copper, Patio"),
         nouns=words(
@@ -429,9 +395,7 @@ class Catalogue:
 # --- composing text from template pools ----------------------------------------------------
 
 
-def fill_templates(
-    templates: Sequence[str], choice: np.ndarray, fields: Mapping[str, pa.Array]
-) -> pa.Array:
+def fill_templates(templates: Sequence[str], choice: np.ndarray, fields: Mapping[str, pa.Array]) -> pa.Array:
     """Row ``i`` is ``templates[choice[i]]`` with each ``{name}`` replaced by ``fields[name][i]``.
 
     Templates are split once into literal pieces and field slots; the rows are then built
@@ -451,9 +415,7 @@ def fill_templates(
         literals = [parts[position][0] if position < len(parts) else "" for parts in parsed]
         pieces.append(pa.array(literals).take(rows))
         slots = [
-            names.index(parts[position][1]) + 1
-            if position < len(parts) and parts[position][1]
-            else 0
+            names.index(parts[position][1]) + 1 if position < len(parts) and parts[position][1] else 0
             for parts in parsed
         ]
         if any(slots):
@@ -476,9 +438,7 @@ def block_starts(sizes: np.ndarray) -> np.ndarray:
     return np.cumsum(sizes) - sizes
 
 
-def pick_in_groups(
-    rng: np.random.Generator, group: np.ndarray, start: np.ndarray, size: np.ndarray
-) -> np.ndarray:
+def pick_in_groups(rng: np.random.Generator, group: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:
     """For each row, a uniformly random index into its group's block ``start .. start+size``."""
     return start[group] + (rng.random(len(group)) * size[group]).astype(np.int64)
 
@@ -518,9 +478,7 @@ def allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return parts
 
 
-def stratified_prices(
-    rng: np.random.Generator, median: float, spread: float, count: int
-) -> np.ndarray:
+def stratified_prices(rng: np.random.Generator, median: float, spread: float, count: int) -> np.ndarray:
     """``count`` log-normal prices, one per equal-probability stratum, cheapest first.
 
     Shop-like endings: ``.99`` above 5, otherwise rounded to 10 cents.
@@ -531,9 +489,7 @@ def stratified_prices(
     return np.where(raw >= 5.0, np.floor(raw) + 0.99, np.maximum(np.round(raw, 1), 0.5))
 
 
-def product_words(
-    rng: np.random.Generator, category: CategoryVocabulary, count: int
-) -> dict[str, np.ndarray]:
+def product_words(rng: np.random.Generator, category: CategoryVocabulary, count: int) -> dict[str, np.ndarray]:
     """Distinct (brand, adjective, variant or none, noun) combinations for ``count`` products."""
     shape = (len(category.brands), len(category.adjectives), len(category.variants) + 1)
     shape = (*shape, len(category.nouns))
@@ -565,9 +521,7 @@ def category_table(rng: np.random.Generator, category: CategoryVocabulary, count
         "noun_lower": pc.utf8_lower(noun),
         "variant_lower": pc.utf8_lower(pc.fill_null(variant, "signature")),
     }
-    introduction = fill_templates(
-        INTRODUCTIONS, rng.integers(len(INTRODUCTIONS), size=count), fields
-    )
+    introduction = fill_templates(INTRODUCTIONS, rng.integers(len(INTRODUCTIONS), size=count), fields)
     pitch = pa.array(category.pitches).take(rng.integers(len(category.pitches), size=count))
     service = pa.array(SERVICE_NOTES).take(rng.integers(len(SERVICE_NOTES), size=count))
     description = join_sentences(
@@ -590,19 +544,14 @@ def category_table(rng: np.random.Generator, category: CategoryVocabulary, count
 def query_pool(category: CategoryVocabulary) -> list[str]:
     """Search phrases for a category: hand-written ones, nouns, and adjective + noun pairs."""
     nouns = [noun.lower() for noun in category.nouns]
-    pairs = [
-        f"{adjective.lower()} {noun}" for adjective in category.adjectives[:4] for noun in nouns
-    ]
+    pairs = [f"{adjective.lower()} {noun}" for adjective in category.adjectives[:4] for noun in nouns]
     return [*category.queries, *nouns, *pairs]
 
 
 def build_catalogue(rng: np.random.Generator, n_products: int) -> Catalogue:
     """Generate ``n_products`` products (at least :data:`MIN_PRODUCTS`) and the search phrases."""
     sizes = category_sizes(max(n_products, MIN_PRODUCTS))
-    tables = [
-        category_table(rng, category, int(size))
-        for category, size in zip(CATEGORIES, sizes, strict=True)
-    ]
+    tables = [category_table(rng, category, int(size)) for category, size in zip(CATEGORIES, sizes, strict=True)]
     table = pa.concat_tables(tables)
     total = table.num_rows
     product_ids = format_ids("P", rng.permutation(total) + 1, 5)

@@ -288,9 +288,7 @@ SENTIMENTS = (NEGATIVE, MIXED, POSITIVE)
 OPENER_TEMPLATES, OPENER_START, OPENER_SIZE = flatten([OPENERS[s] for s in SENTIMENTS])
 CLOSER_TEMPLATES, CLOSER_START, CLOSER_SIZE = flatten([CLOSERS[s] for s in SENTIMENTS])
 # Category c's praise is aspect group 2 * c, its complaints group 2 * c + 1.
-ASPECT_TEMPLATES, ASPECT_START, ASPECT_SIZE = flatten(
-    [pool for name in CATEGORY_NAMES for pool in ASPECTS[name]]
-)
+ASPECT_TEMPLATES, ASPECT_START, ASPECT_SIZE = flatten([pool for name in CATEGORY_NAMES for pool in ASPECTS[name]])
 
 
 def aspect_group(category_index: np.ndarray, praise: np.ndarray) -> np.ndarray:
@@ -298,9 +296,7 @@ def aspect_group(category_index: np.ndarray, praise: np.ndarray) -> np.ndarray:
     return 2 * category_index + np.where(praise, 0, 1)
 
 
-def second_aspect(
-    rng: np.random.Generator, first: np.ndarray, group: np.ndarray, same_group: np.ndarray
-) -> np.ndarray:
+def second_aspect(rng: np.random.Generator, first: np.ndarray, group: np.ndarray, same_group: np.ndarray) -> np.ndarray:
     """A second aspect sentence: from the first's pool but never the same sentence, or
     (where ``same_group`` is false, as in mixed reviews) from the complaints pool."""
     size = ASPECT_SIZE[group]

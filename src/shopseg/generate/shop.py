@@ -355,9 +355,7 @@ def taste_weights(profile: SegmentProfile) -> np.ndarray:
     return favourite + (1.0 - favourite.sum()) * popularity / popularity.sum()
 
 
-def sample_by_group(
-    rng: np.random.Generator, group: np.ndarray, cumulative: np.ndarray
-) -> np.ndarray:
+def sample_by_group(rng: np.random.Generator, group: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
     """Draw a choice per row from its group's distribution (``cumulative`` is groups x choices).
 
     One sorted search does all groups at once: group ``g``'s row is shifted by ``g`` so the
@@ -374,9 +372,7 @@ def uniform_integers(rng: np.random.Generator, low: np.ndarray, high: np.ndarray
     return low + (rng.random(len(low)) * (high - low + 1)).astype(np.int64)
 
 
-def draw_labels(
-    rng: np.random.Generator, options: tuple[tuple[str, float], ...], count: int
-) -> pa.Array:
+def draw_labels(rng: np.random.Generator, options: tuple[tuple[str, float], ...], count: int) -> pa.Array:
     """``count`` labels drawn from ``(label, probability)`` options."""
     labels, weights = zip(*options, strict=True)
     chosen = rng.choice(len(labels), size=count, p=np.array(weights) / sum(weights))
@@ -523,9 +519,7 @@ def customer_tables(
             EMAIL: pc.binary_join_element_wise("user", digits, "@example.com", ""),
         }
     )
-    truth = pa.table(
-        {CUSTOMER_ID: customer_ids, SEGMENT: pa.array(segments.names).take(people.segment)}
-    )
+    truth = pa.table({CUSTOMER_ID: customer_ids, SEGMENT: pa.array(segments.names).take(people.segment)})
     return customers.to_pandas(), truth.to_pandas()
 
 
@@ -547,9 +541,7 @@ def time_of_day(rng: np.random.Generator, segments: Segments, segment: np.ndarra
     return hour * HOUR + rng.integers(0, HOUR, len(segment))
 
 
-def pick_categories(
-    rng: np.random.Generator, segments: Segments, people: People, customer: np.ndarray
-) -> np.ndarray:
+def pick_categories(rng: np.random.Generator, segments: Segments, people: People, customer: np.ndarray) -> np.ndarray:
     """A category per row of ``customer``: segment taste, or now and then the side interest."""
     category = sample_by_group(rng, people.segment[customer], segments.taste)
     side = rng.random(len(customer)) < SIDE_INTEREST_SHARE
@@ -604,9 +596,7 @@ def draw_lines(
     discount = np.where(on_sale, rng.choice(DISCOUNTS, count), 0.0)
     unit_price = np.round(catalogue.prices[product] * (1.0 - discount), 2)
     seconds = order_seconds[order]
-    return_seconds = seconds + rng.integers(
-        RETURN_DELAY_DAYS[0] * DAY, RETURN_DELAY_DAYS[1] * DAY, count
-    )
+    return_seconds = seconds + rng.integers(RETURN_DELAY_DAYS[0] * DAY, RETURN_DELAY_DAYS[1] * DAY, count)
     returned = (rng.random(count) < segments["return_rate"][segment]) & (return_seconds <= end)
     return Lines(
         customer=customer,
@@ -620,9 +610,7 @@ def draw_lines(
     )
 
 
-def orders_table(
-    lines: Lines, catalogue: Catalogue, customer_ids: pa.Array, order_ids: pa.Array
-) -> pd.DataFrame:
+def orders_table(lines: Lines, catalogue: Catalogue, customer_ids: pa.Array, order_ids: pa.Array) -> pd.DataFrame:
     """Purchase lines followed by return lines, sorted by time (``order_ids`` per order)."""
     returned = np.flatnonzero(lines.returned_at >= 0)
     row = np.concatenate([np.arange(len(lines.order)), returned])
@@ -661,9 +649,7 @@ class EventRows:
     @staticmethod
     def concatenate(parts: list[EventRows]) -> EventRows:
         """The rows of all ``parts``, one after another."""
-        return EventRows(
-            *(np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(EventRows))
-        )
+        return EventRows(*(np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(EventRows)))
 
 
 def purchase_sessions(
@@ -722,9 +708,7 @@ def browse_sessions(
     session_customer, _ = repeat_index(rng.poisson(expected))
     session_count = len(session_customer)
     latest = people.last_days_ago[session_customer]
-    earliest = np.minimum(
-        people.first_days_ago[session_customer] + BROWSE_LEAD_DAYS, LATEST_DAYS_AGO
-    )
+    earliest = np.minimum(people.first_days_ago[session_customer] + BROWSE_LEAD_DAYS, LATEST_DAYS_AGO)
     days_ago = uniform_integers(rng, latest, earliest)
     start = end - days_ago * DAY + time_of_day(rng, segments, segment[session_customer])
     category = pick_categories(rng, segments, people, session_customer)
@@ -735,9 +719,7 @@ def browse_sessions(
     session, position = repeat_index(event_count)
     is_search = searched[session] & (position == 0)
     is_cart = carted[session] & (position == event_count[session] - 1)
-    product = pick_products(
-        rng, catalogue, category[session], people.price_level[session_customer[session]]
-    )
+    product = pick_products(rng, catalogue, category[session], people.price_level[session_customer[session]])
     cart_rows = np.flatnonzero(is_cart)
     product[cart_rows] = product[cart_rows - 1]
     query = pick_in_groups(rng, category[session], catalogue.query_start, catalogue.query_size)
@@ -862,15 +844,11 @@ def generate_block(
     signup_seconds = signup_times(rng, first_order, end)
 
     bought = purchase_sessions(rng, catalogue, lines, order_seconds)
-    browsed, browse_customer, browse_start = browse_sessions(
-        rng, segments, catalogue, people, order_count, end
-    )
+    browsed, browse_customer, browse_start = browse_sessions(rng, segments, catalogue, people, order_count, end)
     session_customer = np.concatenate([order_customer, browse_customer])
     session_numbers = rank_numbers(np.concatenate([order_seconds, browse_start]), numbering.session)
 
-    customers, truth = customer_tables(
-        rng, segments, people, customer_ids, customer_numbers, signup_seconds
-    )
+    customers, truth = customer_tables(rng, segments, people, customer_ids, customer_numbers, signup_seconds)
     shop = GeneratedShop(
         customers=customers,
         products=catalogue.products,
@@ -938,8 +916,7 @@ def write_csv(frame: pd.DataFrame, path: Path, header: bool = True) -> None:
         connection.register("frame", frame)
         target = str(path).replace("'", "''")
         connection.execute(
-            f"COPY frame TO '{target}' (FORMAT csv, HEADER {str(header).lower()}, "
-            "TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')"
+            f"COPY frame TO '{target}' (FORMAT csv, HEADER {str(header).lower()}, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')"
         )
     finally:
         connection.close()
@@ -1011,9 +988,7 @@ def write_shop_chunked(
         numbering = Numbering()
         for block, first in enumerate(range(0, n_customers, chunk)):
             count = min(chunk, n_customers - first)
-            shop, numbering = generate_block(
-                block_random(seed, block), catalogue, count, numbering, end
-            )
+            shop, numbering = generate_block(block_random(seed, block), catalogue, count, numbering, end)
             for name, frame in shop.tables().items():
                 if name != PRODUCTS.name or block == 0:
                     append_csv(frame, staging / f"{name}.csv", header=block == 0)

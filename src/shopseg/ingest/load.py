@@ -14,12 +14,13 @@ For each file the user gives (as orders, customers, products, reviews or events)
 from __future__ import annotations
 
 import hashlib
+import shlex
 from pathlib import Path
 
 import pandas as pd
 
 from shopseg import schema as s
-from shopseg.errors import ConfigError
+from shopseg.errors import ConfigError, InputError
 from shopseg.ingest.formats import FORMATS, detect_format
 from shopseg.ingest.formats.base import normalise
 from shopseg.ingest.privacy import drop_pii_columns, pseudonymise_ids
@@ -166,6 +167,29 @@ def load_shop(
     )
     shop = Shop(files=reports, quarantine=quarantine, notes=notes, **{k: _finish(v) for k, v in tables.items()})
     return shop
+
+
+def require_customers(shop: Shop) -> None:
+    """Stop with an :class:`~shopseg.errors.InputError` when no customer is left to segment.
+
+    That happens when every row is a guest line or is quarantined. A failed run writes no
+    quarantine.csv, so the message carries the counts and the most common reason itself.
+    """
+    if len(shop.customer_ids()) or not shop.files:
+        return
+    report = next((f for f in shop.files if f.role == "orders"), shop.files[0])
+    problem = (
+        f"no customer is left to segment: of {report.rows_read:,} rows read, {report.guests:,} have no customer id "
+        f"(guests), {report.quarantined:,} were quarantined and {report.duplicates:,} were duplicates."
+    )
+    hint = "Lines without a customer id are guest checkouts; if the id is in another column, use --map customer_id=COL."
+    if not shop.quarantine.empty:
+        reasons = shop.quarantine["reason"].value_counts()
+        first = shop.quarantine[shop.quarantine["reason"] == reasons.index[0]].iloc[0]
+        where = f"line {first['line']}" + (f", column '{first['column']}'" if pd.notna(first["column"]) else "")
+        problem += f" Most common reason: {reasons.index[0]} ({reasons.iloc[0]:,} rows, first at {where})."
+        hint = f"To see every rejected row: shopseg validate --{report.role} {shlex.quote(report.path)} --out FOLDER."
+    raise InputError(report.path, problem, hint=hint)
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:

@@ -113,7 +113,8 @@ def _read_excel(path: Path) -> RawTable:
         frame.columns = columns
         frame[LINE] = range(2, len(frame) + 2)  # row 1 is the header in the sheet
         frame[SOURCE] = f"{path}[{sheet}]"
-        parts.append(frame)
+        blank = (frame[columns].astype(str).apply(lambda column: column.str.strip()) == "").all(axis=1)
+        parts.append(frame.loc[~blank])  # empty spreadsheet rows are skipped, like blank lines in text
     if not parts or sum(len(p) for p in parts) == 0:
         raise InputError(path, "has no data rows in any sheet.")
     frame = pd.concat(parts, ignore_index=True)
@@ -171,6 +172,10 @@ def _read_text(path: Path) -> RawTable:
         raise InputError(path, "is empty.", hint="Export the table again with its rows.")
     sample = [line for line in text.splitlines()[:50] if line.strip()]
     delimiter = _sniff_delimiter(sample)
+    if delimiter is not None:
+        fast = _read_regular(path, text, delimiter, encoding)
+        if fast is not None:
+            return fast
     if delimiter is None and sample and len(sample[0].split()) > 1:
         rows = _split_whitespace(text)
     else:
@@ -234,6 +239,49 @@ def _read_text(path: Path) -> RawTable:
     )
 
 
+def _read_regular(path: Path, text: str, delimiter: str, encoding: str) -> RawTable | None:
+    """Fast path for well-formed files: pandas' C parser, exact line numbers.
+
+    Taken only when every non-blank line is one row with the header's number of fields
+    and no field spans lines or exceeds :data:`MAX_FIELD_CHARS`; otherwise returns None
+    and the row-by-row reader (which quarantines bad rows with their line) takes over.
+    """
+    physical = io.StringIO(text, newline="").readlines()  # the same line breaks as the row-by-row reader
+    numbers = [number for number, line in enumerate(physical, start=1) if line.strip()]
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(frame) != len(numbers) or len(frame) < 2:
+        return None
+    frame = frame.astype(object)
+    if frame.isna().any().any() or frame.apply(lambda c: c.str.contains("[\r\n]", regex=True)).any().any():
+        return None
+    if len(text) > MAX_FIELD_CHARS and (frame.apply(lambda c: c.str.len()).max().max() > MAX_FIELD_CHARS):
+        return None
+    first = [str(v) for v in frame.iloc[0]]
+    has_header = _looks_like_header(first)
+    if has_header:
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.columns = _clean_header(first)
+        numbers = numbers[1:]
+    else:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    frame[LINE] = numbers
+    frame[SOURCE] = str(path)
+    return RawTable(
+        path=path, frame=frame, has_header=has_header, delimiter=delimiter, encoding=encoding, rows_read=len(frame)
+    )
+
+
 def _reject(
     path: Path, line: int, column: str | None, delimiter: str, fields: list[str], reason: str
 ) -> dict[str, object]:
@@ -259,20 +307,40 @@ def _split_whitespace(text: str) -> list[tuple[int, list[str]]]:
 
 
 def _split_delimited(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """Rows of a delimited file as (line number where the row starts, fields)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """Rows of a delimited file as (line number where the row starts, fields).
+
+    Quotes are parsed strictly, so that a quote opened and never closed cannot silently
+    swallow the lines after it into one field: when a row that cannot be parsed spans
+    several lines, reading stops with an error naming the line where it starts. A
+    malformed quote within a single line (``"12"x``) is read leniently, as spreadsheets do.
+    """
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     start = 1
-    try:
-        for fields in reader:
-            if any(f.strip() for f in fields):
-                rows.append((start, fields))
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise InputError(
-            path,
-            f"cannot be split into fields ({error}).",
-            line=start,
-            hint='Check the quoting near this line (a " inside a quoted value must be doubled).',
-        ) from error
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            if reader.line_num > start:
+                raise InputError(
+                    path,
+                    "a quoted field opened here is never closed, so the lines after it cannot be read.",
+                    line=start,
+                    hint='Fix the quote (a value with a " must be written as "" inside quotes).',
+                ) from error
+            try:
+                fields = next(csv.reader([lines[start - 1].rstrip("\r\n")], delimiter=delimiter))
+            except csv.Error as lenient_error:
+                raise InputError(
+                    path,
+                    f"cannot be split into fields ({lenient_error}).",
+                    line=start,
+                    hint='Check the quoting near this line (a " inside a quoted value must be doubled).',
+                ) from lenient_error
+        if any(f.strip() for f in fields):
+            rows.append((start, fields))
+        start = reader.line_num + 1
     return rows

@@ -206,7 +206,12 @@ def _require_columns(frame: pd.DataFrame, spec: s.TableSpec, path: object) -> No
     missing = [c for c in spec.required if c not in frame.columns]
     has_alternative = any(all(c in frame.columns for c in group) for group in spec.alternatives)
     if not missing and spec.alternatives and not has_alternative:
-        missing = [" or ".join("+".join(group) for group in spec.alternatives)]
+        groups = [" and ".join(f"'{c}'" for c in group) for group in spec.alternatives]
+        raise InputError(
+            path,
+            f"the {spec.name} table needs column {', or columns '.join(groups)} (found: {', '.join(found[:12])}).",
+            hint=f"Rename the columns or map them, e.g. --map {spec.alternatives[0][0]}=YOUR_COLUMN.",
+        )
     if missing:
         raise InputError(
             path,

@@ -31,7 +31,7 @@ def detect_format(raw: RawTable, role: str, name: str | None = None) -> InputFor
     if len(raw.columns) < 2:
         raise InputError(
             raw.path,
-            f"has a single column ('{raw.columns[0][:40]}'), so it is not a {role} table "
+            f"has a single column ('{raw.columns[0][:40]}'): either it is not the {role} table "
             "or its delimiter is not one of , ; tab | or spaces.",
             hint="Save it as CSV with one of those delimiters.",
         )

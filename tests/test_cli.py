@@ -1,0 +1,227 @@
+"""The ``shopseg`` command line: help, flag errors, mapping, and output folders that fail safely.
+
+Most cases call the console entry point in-process (``shopseg.cli.app.run``, exactly what the
+``shopseg`` script runs); two go through a real subprocess.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import shopseg.runner
+from shopseg.cli.app import run
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+GOOD_ORDERS = """customer_id,order_id,ts,product_id,quantity,unit_price
+C1,O1,2024-01-05 10:00:00,P1,1,20.00
+C1,O2,2024-02-10 19:30:00,P2,2,5.00
+C2,O3,2024-01-20 08:15:00,P3,1,50.00
+C2,O4,2024-03-01 12:00:00,P1,3,20.00
+C3,O5,2024-02-14 21:45:00,P2,1,5.00
+C4,O6,2024-03-10 09:00:00,P4,4,12.50
+C4,O7,2024-03-28 17:20:00,P3,1,50.00
+C5,O8,2024-04-02 11:11:00,P1,1,20.00
+C5,O9,2024-04-15 14:00:00,P4,2,12.50
+C6,O10,2024-04-30 16:45:00,P2,6,5.00
+"""
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run ``shopseg ARGS`` in-process; return (exit code, stdout, stderr)."""
+
+    def invoke(*args: str | Path) -> tuple[int, str, str]:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["shopseg", *map(str, args)])
+        with pytest.raises(SystemExit) as exit_:
+            run()
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.out + captured.err
+        return exit_.value.code, captured.out, captured.err
+
+    return invoke
+
+
+@pytest.fixture
+def good_orders(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text(GOOD_ORDERS)
+    return path
+
+
+def subprocess_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "shopseg", *map(str, args)], capture_output=True, text=True, timeout=180, cwd=cwd
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- help ---------------------------------------------------------------------------------
+
+
+def test_help_in_a_real_process(tmp_path: Path) -> None:
+    result = subprocess_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("segment", "validate", "generate", "demo"):
+        assert command in result.stdout
+
+
+def test_segment_help_lists_the_options(cli: Cli) -> None:
+    code, out, _ = cli("segment", "--help")
+    assert code == 0
+    for option in ("--orders", "--customers", "--format", "--map", "--date-format", "--k", "--seed", "--out"):
+        assert option in out
+    assert "map.orders" in out  # the config help is not eaten as markup
+
+
+# -- flag errors: exit 2, one clear message, nothing created ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--k", "0"), "--k must be at least 1, got 0."),
+        (("--k", "abc"), "--k must be 'auto' or a whole number, got 'abc'."),
+        (("--format", "shopify-ish"), "Unknown format 'shopify-ish'. Known formats: cdnow, online-retail"),
+        (("--map", "customer_id"), "--map expects CANONICAL=COLUMN pairs"),
+        (("--map", "colour=Farbe"), "--map: 'colour' is not a canonical column"),
+    ],
+)
+def test_bad_flag_exits_2_before_anything_is_written(
+    cli: Cli, good_orders: Path, tmp_path: Path, flags: tuple[str, ...], message: str
+) -> None:
+    out = tmp_path / "out"
+    code, _, err = cli("segment", "--orders", good_orders, "--out", out, *flags)
+    assert code == 2
+    assert err.startswith(f"Error: {message}")
+    assert not out.exists()
+
+
+def test_usage_error_exits_2_not_internal_error(cli: Cli, good_orders: Path, tmp_path: Path) -> None:
+    code, _, err = cli("segment", "--orders", good_orders, "--seed", "abc", "--out", tmp_path / "out")
+    assert code == 2
+    assert "Invalid value for '--seed'" in err and "Internal error" not in err
+    code, _, err = cli("segment", "--no-such-option")
+    assert code == 2
+    assert "No such option: --no-such-option" in err
+
+
+def test_no_input_exits_2(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli("segment", "--out", tmp_path / "out")
+    assert code == 2
+    assert "No input given: pass --orders PATH" in err
+
+
+# -- a mapping onto a custom-column file, end to end ---------------------------------------
+
+
+def test_map_custom_columns_end_to_end(tmp_path: Path) -> None:
+    path = tmp_path / "bestellungen.csv"
+    path.write_text(
+        "Kunde;Bestellung;Datum;Artikel;Menge;Einzelpreis\n"
+        "K1;B1;05.01.2024;A1;1;19,90\n"
+        "K1;B2;10.02.2024;A2;2;5,00\n"
+        "K2;B3;20.01.2024;A3;1;49,00\n"
+        "K3;B4;14.02.2024;A2;1;5,00\n"
+        "K4;B5;10.03.2024;A4;4;12,50\n"
+        "K4;B6;28.03.2024;A3;1;-49,00\n"
+        ";B7;29.03.2024;A1;1;19,90\n"
+    )
+    mapping = "customer_id=Kunde,order_id=Bestellung,ts=Datum,product_id=Artikel,quantity=Menge,unit_price=Einzelpreis"
+    out = tmp_path / "out"
+    result = subprocess_cli("segment", "--orders", path, "--map", mapping, "--k", "2", "--out", out, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "run.json").read_text())
+    assert record["rows"] == {
+        "rows_read": 7,
+        "rows_kept": 5,
+        "rows_quarantined": 1,
+        "duplicates_dropped": 0,
+        "guest_rows": 1,
+    }
+    assert record["config"]["mapping"]["orders"]["customer_id"] == "Kunde"
+    assert record["model"]["k_chosen"] == 2
+    with (out / "segments.csv").open(newline="") as handle:
+        assert sorted(row["customer_id"] for row in csv.DictReader(handle)) == ["K1", "K2", "K3", "K4"]
+    with (out / "quarantine.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["line"], r["column"], r["reason"]) for r in rows] == [("7", "unit_price", "negative price")]
+
+
+def test_map_names_a_column_the_file_lacks(cli: Cli, good_orders: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, _, err = cli("segment", "--orders", good_orders, "--map", "ts=Datum", "--out", out)
+    assert code == 2
+    assert "the mapping names column 'Datum', which the file does not have" in err
+    assert not out.exists() or snapshot(out) == {}
+
+
+# -- output folders -----------------------------------------------------------------------
+
+
+def test_output_folder_under_a_regular_file(cli: Cli, good_orders: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "results"
+    blocker.write_text("not a folder\n")
+    before = snapshot(tmp_path)
+    out = blocker / "run1"
+    code, _, err = cli("segment", "--orders", good_orders, "--out", out)
+    assert code == 2
+    assert err.startswith(f"Error: Output folder {out} cannot be written")
+    assert "Choose another with --out" in err
+    assert snapshot(tmp_path) == before  # nothing written anywhere
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "results"]
+
+
+def test_output_folder_is_a_regular_file(cli: Cli, good_orders: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    out.write_text("not a folder\n")
+    code, _, err = cli("segment", "--orders", good_orders, "--out", out)
+    assert code == 2
+    assert f"Output folder {out} cannot be written" in err
+    assert out.read_text() == "not a folder\n"
+
+
+def test_failed_runs_leave_earlier_outputs_complete_and_unchanged(
+    cli: Cli, good_orders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    code, _, err = cli("segment", "--orders", good_orders, "--out", out)
+    assert code == 0, err
+    first = snapshot(out)
+    expected = {"segments.parquet", "segments.csv", "features.parquet", "profiles.json", "quarantine.csv", "run.json"}
+    assert expected | {"shopseg.duckdb", "model/model.json"} <= set(first)
+
+    # A bad input stops the run before anything is written.
+    for bad in ("broken_quotes.csv", "binary.bin", "all_rows_quarantined.csv"):
+        code, _, err = cli("segment", "--orders", BAD / bad, "--out", out)
+        assert code == 2
+        assert err.startswith(f"Error: {BAD / bad}")
+        assert snapshot(out) == first
+
+    # A failure half-way through writing (disk full) leaves the old outputs as they were.
+    def write_half(folder: Path, *args: object) -> None:
+        (folder / "segments.csv").write_text("half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shopseg.runner, "write_outputs", write_half)
+    code, _, err = cli("segment", "--orders", good_orders, "--out", out)
+    assert code == 2
+    assert f"Could not write outputs to {out} (No space left on device)" in err
+    assert snapshot(out) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "out"]  # no temporary folder left
