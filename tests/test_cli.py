@@ -182,7 +182,7 @@ def test_output_folder_under_a_regular_file(cli: Cli, good_orders: Path, tmp_pat
     out = blocker / "run1"
     code, _, err = cli("segment", "--orders", good_orders, "--out", out)
     assert code == 2
-    assert err.startswith(f"Error: Output folder {out} cannot be written")
+    assert err.startswith(f"Error: Output folder {out} cannot be created: {blocker} is a file.")
     assert "Choose another with --out" in err
     assert snapshot(tmp_path) == before  # nothing written anywhere
     assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "results"]
@@ -193,7 +193,7 @@ def test_output_folder_is_a_regular_file(cli: Cli, good_orders: Path, tmp_path: 
     out.write_text("not a folder\n")
     code, _, err = cli("segment", "--orders", good_orders, "--out", out)
     assert code == 2
-    assert f"Output folder {out} cannot be written" in err
+    assert f"Output folder {out} is a file, not a folder." in err
     assert out.read_text() == "not a folder\n"
 
 

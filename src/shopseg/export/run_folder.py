@@ -17,8 +17,27 @@ from shopseg.errors import OutputError
 
 
 def prepare_output(out_dir: str | Path) -> Path:
-    """Create ``out_dir`` if needed and check it can be written; exit-2 error otherwise."""
+    """Check that ``out_dir`` can be created and written, without creating it yet.
+
+    Called before any work, so that a run fails early and leaves nothing behind (not
+    even an empty folder); :func:`write_atomically` creates the folder at the end.
+    """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"Output folder {out_dir} is a file, not a folder. Choose another with --out.")
+    anchor = out_dir
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        raise OutputError(f"Output folder {out_dir} cannot be created: {anchor} is a file. Choose another with --out.")
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"Output folder {out_dir} cannot be written (no permission on {anchor}). Choose another with --out."
+        )
+    return out_dir
+
+
+def _create(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".shopseg-probe-"):
@@ -27,12 +46,12 @@ def prepare_output(out_dir: str | Path) -> Path:
         raise OutputError(
             f"Output folder {out_dir} cannot be written ({error.strerror or error}). Choose another with --out."
         ) from error
-    return out_dir
 
 
 def write_atomically(out_dir: str | Path, write: Callable[[Path], None]) -> list[Path]:
     """Call ``write(tmp_dir)``, then move everything it wrote into ``out_dir``."""
     out_dir = prepare_output(out_dir)
+    _create(out_dir)
     tmp_dir = Path(
         tempfile.mkdtemp(dir=out_dir.parent if out_dir.parent.exists() else out_dir, prefix=f".{out_dir.name}-tmp-")
     )
