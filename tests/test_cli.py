@@ -225,3 +225,36 @@ def test_failed_runs_leave_earlier_outputs_complete_and_unchanged(
     assert f"Could not write outputs to {out} (No space left on device)" in err
     assert snapshot(out) == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "out"]  # no temporary folder left
+
+
+# -- config file ----------------------------------------------------------------------------
+
+
+def test_config_file_names_inputs_mapping_date_format_k_and_seed(cli: Cli, tmp_path: Path) -> None:
+    data = tmp_path / "exports"
+    data.mkdir()
+    (data / "orders.csv").write_text(
+        "Client,Ref,When,Total\nk1,r1,03/01/2024,19.90\nk1,r2,04/02/2024,5.00\nk2,r3,05/01/2024,7.50\n"
+        "k3,r4,06/01/2024,12.00\nk4,r5,07/03/2024,3.00\n"
+    )
+    config = tmp_path / "shopseg.toml"
+    config.write_text(
+        'orders = "exports/orders.csv"\ndate_format = "%d/%m/%Y"\nk = 2\nseed = 5\n\n'
+        '[map.orders]\ncustomer_id = "Client"\norder_id = "Ref"\nts = "When"\namount = "Total"\n'
+    )
+    out = tmp_path / "out"
+    code, _, err = cli("segment", "--config", config, "--out", out)
+    assert code == 0, err
+    record = json.loads((out / "run.json").read_text())
+    assert record["model"]["k_chosen"] == 2 and record["seed"] == 5
+    assert record["config"]["date_format"] == "%d/%m/%Y"
+    assert record["rows"]["rows_kept"] == 5
+    # Day-first as the config says: 04/02/2024 is the 4th of February.
+    assert record["reference_ts"].startswith("2024-03-08")
+
+
+def test_config_file_with_an_unknown_setting_exits_2(cli: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "shopseg.toml"
+    config.write_text('orders = "o.csv"\nclusters = 4\n')
+    code, _, err = cli("segment", "--config", config, "--out", tmp_path / "out")
+    assert code == 2 and "unknown setting 'clusters'" in err
