@@ -83,7 +83,7 @@ class Segmenter:
             self.clusterer_ = algorithm(k=self.k, k_range=self.k_range, random_state=self.random_state).fit(matrix)
             self.labels_ = self.clusterer_.labels_
         with self._step("profile"):
-            self.profiles_ = profile_segments(frame, self.labels_, self.scaler_.columns_)
+            self.profiles_ = profile_segments(frame, self.labels_, self.scaler_.columns_, shop=shop, matrix=matrix)
         return self
 
     @property

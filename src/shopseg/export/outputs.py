@@ -4,7 +4,8 @@
 segments.parquet    customer_id, segment_id, segment_name and the main features
 segments.csv        the same, spreadsheet-safe
 features.parquet    every feature per customer
-profiles.json       one profile per segment (size, means, medians, distinguishing)
+profiles.json       one profile per segment (see shopseg.profile.profiles.SegmentProfile)
+profiles.md         the same as a readable summary
 quarantine.csv      every rejected row: file, line, column, value, reason
 run.json            version, config, input hashes, row counts, seed, timings, model choice
 shopseg.duckdb      input tables, features, segments, profiles, quarantine (SQL)
@@ -21,6 +22,7 @@ import pandas as pd
 
 from shopseg.export.safe_csv import write_safe_csv
 from shopseg.pipeline import Segmenter
+from shopseg.profile.markdown import render_profiles_markdown
 from shopseg.shop import Shop
 from shopseg.store import write_store
 
@@ -29,6 +31,7 @@ OUTPUT_FILES = (
     "segments.csv",
     "features.parquet",
     "profiles.json",
+    "profiles.md",
     "quarantine.csv",
     "run.json",
     "shopseg.duckdb",
@@ -45,6 +48,7 @@ def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[s
     features.to_parquet(folder / "features.parquet", index=False)
     profiles = [p.as_dict() for p in segmenter.profiles_]
     (folder / "profiles.json").write_text(json.dumps(profiles, indent=2))
+    (folder / "profiles.md").write_text(render_profiles_markdown(profiles))
     write_safe_csv(shop.quarantine, folder / "quarantine.csv")
     segmenter.save(folder / "model")
     profile_rows = pd.DataFrame(

@@ -90,13 +90,24 @@ def _traits(evidence: SegmentEvidence, min_effect: float) -> list[str]:
     ]
 
 
-def name_segments(evidence: list[SegmentEvidence], min_effect: float = 0.5) -> dict[int, str]:
-    """A unique name per segment id."""
+def name_segments(
+    evidence: list[SegmentEvidence], min_effect: float = 0.5, taste: dict[int, str | None] | None = None
+) -> dict[int, str]:
+    """A unique name per segment id.
+
+    ``taste`` (segment id -> a phrase such as "outdoor lovers", from category lift or
+    purchase keywords) names what a segment buys when no feature trait is strong.
+    """
+    taste = taste or {}
     names: dict[int, str] = {}
     candidates: dict[int, list[str]] = {}
     for item in evidence:
         base = _value_name(item)
         strong, any_trait = _traits(item, min_effect), _traits(item, 0.0)
+        phrase = taste.get(item.segment_id)
+        if phrase and phrase not in strong:  # a strong behaviour trait names first, taste next
+            strong = [*strong, phrase]
+            any_trait = [*strong, *[t for t in any_trait if t not in strong]]
         if base is None:
             options = [" · ".join(any_trait[:k]).capitalize() for k in (2, 3) if len(any_trait) >= k]
             options = options or [any_trait[0].capitalize() if any_trait else "All customers"]

@@ -1,23 +1,47 @@
-"""Segment profiles: the evidence and the name of every segment, as plain data.
+"""Segment profiles: evidence, name, persona and playbook of every segment, as plain data.
 
-A profile is what ``profiles.json`` holds for one segment and what later stages
-(personas, playbooks, LLM naming, reports) build on.
+``profile_segments`` gathers what is measured about each segment (feature contrasts,
+categories and products by lift, c-TF-IDF keywords of reviews and purchases,
+representative customers, value and risk when available), names the segments by rules,
+and writes a persona and a playbook whose every action cites its evidence keys. A
+profile is one entry of ``profiles.json``; its schema is :class:`SegmentProfile`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from shopseg import schema as s
 from shopseg.profile.evidence import segment_evidence
+from shopseg.profile.keywords import ctfidf_keywords
+from shopseg.profile.lift import category_lift, product_lift
 from shopseg.profile.naming import name_segments
+from shopseg.profile.playbook import build_evidence, persona, playbook
+from shopseg.profile.representatives import representatives
+from shopseg.shop import Shop
 
 
 @dataclass
 class SegmentProfile:
-    """One segment: id, name, size and share, typical values and distinguishing features."""
+    """One segment (the schema of an entry in ``profiles.json``).
+
+    * ``means`` / ``medians``: every feature in the segment;
+    * ``ranks``: the segment's mean percentile rank per feature (0..1; 0.5 = typical);
+    * ``distinguishing``: features with |effect| >= 0.3, strongest first
+      (``feature, mean, median, mean_rest, effect`` = Cohen's d against the rest);
+    * ``top_categories`` (``category, share, lift``), ``top_products``
+      (``product_id, title, buyers, share, lift``);
+    * ``keywords``: ``{"reviews": [...], "purchases": [...]}`` of ``{term, score}``;
+    * ``representatives``: customer ids nearest the segment centre;
+    * ``value``: totals and means of CLV / churn risk when the value stage ran;
+    * ``evidence``: every citable fact by key (see :mod:`shopseg.profile.playbook`);
+    * ``persona``, ``playbook`` (``action, why, evidence``), ``naming`` (how the name
+      was made: ``{"method": "rules" | "llm", ...}``).
+    """
 
     segment_id: int
     name: str
@@ -25,24 +49,92 @@ class SegmentProfile:
     share: float
     means: dict[str, float]
     medians: dict[str, float]
-    distinguishing: list[dict[str, float | str]]
+    distinguishing: list[dict[str, Any]]
+    ranks: dict[str, float] = field(default_factory=dict)
+    top_categories: list[dict[str, Any]] = field(default_factory=list)
+    top_products: list[dict[str, Any]] = field(default_factory=list)
+    keywords: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    representatives: list[str] = field(default_factory=list)
+    value: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    persona: str = ""
+    playbook: list[dict[str, Any]] = field(default_factory=list)
+    naming: dict[str, Any] = field(default_factory=lambda: {"method": "rules"})
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def profile_segments(features: pd.DataFrame, labels: np.ndarray, contrast_columns: list[str]) -> list[SegmentProfile]:
-    """Profiles of every segment, ordered by segment id."""
+def _round(mapping: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 6) for k, v in mapping.items()}
+
+
+def _text_keywords(shop: Shop | None, segment_of: pd.Series) -> dict[int, dict[str, list[dict]]]:
+    """c-TF-IDF keywords of each segment's reviews and of the titles of what it bought."""
+    found: dict[int, dict[str, list[dict]]] = {}
+    if shop is None:
+        return found
+    sources: dict[str, tuple[pd.Series, pd.Series]] = {}
+    if shop.reviews is not None and s.TEXT in shop.reviews:
+        reviews = shop.reviews[shop.reviews[s.CUSTOMER_ID].isin(segment_of.index)]
+        sources["reviews"] = (reviews[s.TEXT], reviews[s.CUSTOMER_ID].map(segment_of))
+    if (
+        shop.orders is not None
+        and shop.products is not None
+        and s.TITLE in shop.products
+        and s.PRODUCT_ID in shop.orders
+    ):
+        lines = shop.orders.loc[~shop.orders[s.IS_RETURN], [s.CUSTOMER_ID, s.PRODUCT_ID]]
+        titles = lines[s.PRODUCT_ID].map(shop.products.set_index(s.PRODUCT_ID)[s.TITLE])
+        sources["purchases"] = (titles, lines[s.CUSTOMER_ID].map(segment_of))
+    for source, (texts, segments) in sources.items():
+        for segment, terms in ctfidf_keywords(texts, segments).items():
+            found.setdefault(segment, {})[source] = terms
+    return found
+
+
+def profile_segments(
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    contrast_columns: list[str],
+    *,
+    shop: Shop | None = None,
+    matrix: np.ndarray | None = None,
+    value: pd.DataFrame | None = None,
+) -> list[SegmentProfile]:
+    """Profiles of every segment, ordered by segment id.
+
+    ``features`` has one row per customer (index ``customer_id``) aligned with ``labels``;
+    ``shop`` adds categories, products and keywords; ``matrix`` (the clustered
+    representation) adds representative customers; ``value`` (index ``customer_id``,
+    numeric columns such as ``clv`` and ``churn_risk``) adds value and risk.
+    """
     evidence = segment_evidence(features, labels, contrast_columns)
-    names = name_segments(evidence)
-    return [
-        SegmentProfile(
+    segment_of = pd.Series(np.asarray(labels), index=features.index)
+    orders = shop.orders if shop is not None else None
+    products = shop.products if shop is not None else None
+    categories = category_lift(orders, products, segment_of) if orders is not None else {}
+    top_products = product_lift(orders, products, segment_of) if orders is not None else {}
+    keywords = _text_keywords(shop, segment_of)
+    reps = representatives(matrix, np.asarray(labels), features.index.to_numpy()) if matrix is not None else {}
+    values = _value_summary(value, segment_of) if value is not None else {}
+    taste = {
+        segment: _taste_phrase(categories.get(segment, []), keywords.get(segment, {}))
+        for segment in segment_of.unique()
+    }
+    names = name_segments(evidence, taste=taste)
+    shop_medians = features.median().to_dict()
+    shop_value = _value_summary(value, pd.Series(0, index=segment_of.index)).get(0) if value is not None else None
+    profiles = []
+    for item in evidence:
+        profile = SegmentProfile(
             segment_id=item.segment_id,
             name=names[item.segment_id],
             size=item.size,
             share=item.share,
-            means={k: round(v, 6) for k, v in item.means.items()},
-            medians={k: round(v, 6) for k, v in item.medians.items()},
+            means=_round(item.means),
+            medians=_round(item.medians),
+            ranks={k: round(v, 4) for k, v in item.ranks.items()},
             distinguishing=[
                 {
                     "feature": c.feature,
@@ -53,6 +145,40 @@ def profile_segments(features: pd.DataFrame, labels: np.ndarray, contrast_column
                 }
                 for c in item.distinguishing
             ],
+            top_categories=categories.get(item.segment_id, []),
+            top_products=top_products.get(item.segment_id, []),
+            keywords=keywords.get(item.segment_id, {}),
+            representatives=reps.get(item.segment_id, []),
+            value=values.get(item.segment_id, {}),
         )
-        for item in evidence
-    ]
+        data = profile.as_dict()
+        profile.evidence = build_evidence(data)
+        profile.playbook = playbook(data, profile.evidence, shop_value)
+        profile.persona = persona(data, shop_medians)
+        profiles.append(profile)
+    return profiles
+
+
+def _taste_phrase(categories: list[dict], keywords: dict[str, list[dict]]) -> str | None:
+    """A few words on what a segment buys, for its name when no feature says it."""
+    if categories and categories[0]["lift"] >= 1.3:
+        return f"{categories[0]['category']} lovers"
+    terms = [k["term"] for k in keywords.get("purchases", [])[:2]]
+    return " ".join(terms) if terms else None
+
+
+def _value_summary(value: pd.DataFrame, segment_of: pd.Series) -> dict[int, dict[str, float]]:
+    """Per segment: totals and means of every numeric value column (``clv_total``, ``clv_mean``...)."""
+    numeric = value.select_dtypes("number").reindex(segment_of.index)
+    summary: dict[int, dict[str, float]] = {}
+    for segment, group in numeric.groupby(segment_of.to_numpy()):
+        row: dict[str, float] = {}
+        for column in group.columns:
+            values = group[column].dropna()
+            if values.empty:
+                continue
+            row[f"{column}_mean"] = round(float(values.mean()), 6)
+            if column.startswith(("clv", "expected_orders")):
+                row[f"{column}_total"] = round(float(values.sum()), 4)
+        summary[int(segment)] = row
+    return summary

@@ -1,0 +1,84 @@
+"""``profiles.md``: the segments as a readable summary a marketer can paste into a deck."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Feature names in words, for tables a person reads.
+LABELS = {
+    "recency_days": "days since last order",
+    "frequency": "orders",
+    "monetary_total": "total spend",
+    "monetary_mean": "mean order value",
+    "tenure_days": "days since first order",
+    "interpurchase_mean": "days between orders",
+    "items_per_order": "items per order",
+    "distinct_products": "distinct products",
+    "return_rate": "share of lines returned",
+    "weekend_share": "share of orders at weekends",
+    "review_count": "reviews written",
+    "rating_mean": "mean rating given",
+}
+
+
+def _md(text: object) -> str:
+    """Text safe inside Markdown tables and emphasis: no pipes, no markup characters."""
+    return str(text).replace("|", "/").replace("*", "").replace("_", " ").replace("<", "").replace(">", "")
+
+
+def _code(text: object) -> str:
+    """An evidence key as inline code (names keep their underscores)."""
+    return "`" + str(text).replace("`", "'").replace("|", "/") + "`"
+
+
+def _label(feature: str) -> str:
+    return LABELS.get(feature, feature.replace("_", " "))
+
+
+def render_profiles_markdown(profiles: list[dict[str, Any]], title: str = "Customer segments") -> str:
+    """The whole summary as Markdown."""
+    lines = [f"# {title}", "", "| segment | customers | share |", "|---|---:|---:|"]
+    for p in profiles:
+        lines.append(f"| {_md(p['name'])} | {p['size']:,} | {p['share']:.1%} |")
+    for p in profiles:
+        lines += ["", f"## {_md(p['name'])}", "", _md(p["persona"]), ""]
+        key = [
+            c
+            for c in ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
+            if c in p["medians"]
+        ]
+        if key:
+            lines += ["| measure | segment median | segment mean |", "|---|---:|---:|"]
+            lines += [f"| {_label(c)} | {p['medians'][c]:,.2f} | {p['means'][c]:,.2f} |" for c in key]
+            lines.append("")
+        if p["distinguishing"]:
+            lines.append("**What sets them apart** (mean here vs everyone else; d = standardized difference):")
+            lines += [
+                f"- {_label(d['feature'])}: {d['mean']:,.2f} vs {d['mean_rest']:,.2f} (d = {d['effect']:+.2f})"
+                for d in p["distinguishing"][:5]
+            ]
+            lines.append("")
+        above = [c for c in p.get("top_categories", []) if c["lift"] > 1.05][:3]
+        if above:
+            shown = ", ".join(f"{_md(c['category'])} ({c['lift']:.1f}x)" for c in above)
+            lines += [f"**Buys more than the shop:** {shown}", ""]
+        if p.get("top_products"):
+            shown = ", ".join(_md(t["title"] or t["product_id"]) for t in p["top_products"][:3])
+            lines += [f"**Typical products:** {shown}", ""]
+        for source, label in (("reviews", "Review keywords"), ("purchases", "Purchase keywords")):
+            terms = p.get("keywords", {}).get(source)
+            if terms:
+                lines += [f"**{label}:** {', '.join(_md(t['term']) for t in terms[:8])}", ""]
+        if p.get("value"):
+            shown = ", ".join(f"{_md(k)} {v:,.2f}" for k, v in p["value"].items())
+            lines += [f"**Value and risk:** {shown}", ""]
+        if p["playbook"]:
+            lines.append("**Playbook:**")
+            lines += [
+                f"{i}. {_md(a['action'])}: {_md(a['why'])} (evidence: {', '.join(_code(e) for e in a['evidence'])})"
+                for i, a in enumerate(p["playbook"], start=1)
+            ]
+        naming = p.get("naming", {})
+        if naming.get("method") == "llm":
+            lines += ["", f"_Name and persona written by {_md(naming.get('model', 'an LLM'))} from these aggregates._"]
+    return "\n".join(lines) + "\n"
