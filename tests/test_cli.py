@@ -145,7 +145,9 @@ def test_map_custom_columns_end_to_end(tmp_path: Path) -> None:
     )
     mapping = "customer_id=Kunde,order_id=Bestellung,ts=Datum,product_id=Artikel,quantity=Menge,unit_price=Einzelpreis"
     out = tmp_path / "out"
-    result = subprocess_cli("segment", "--orders", path, "--map", mapping, "--k", "2", "--out", out, cwd=tmp_path)
+    result = subprocess_cli(
+        "segment", "--orders", path, "--map", mapping, "--k", "2", "--min-segment-size", "1", "--out", out, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads((out / "run.json").read_text())
     assert record["rows"] == {

@@ -32,7 +32,7 @@ def test_real_cdnow_master_end_to_end(cdnow_dir: Path, tmp_path: Path) -> None:
 
 def test_run_folder_has_every_output_and_a_queryable_store(formats_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    run_segmentation(out, orders=formats_dir / "online_retail.csv", k=2, seed=1)
+    run_segmentation(out, orders=formats_dir / "online_retail.csv", k=2, seed=1, min_segment_size=1)
     for name in OUTPUT_FILES:
         assert (out / name).exists(), name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folder left behind"
@@ -56,10 +56,11 @@ def test_same_inputs_and_seed_give_identical_segments(formats_dir: Path, tmp_pat
 
 def test_saved_model_assigns_without_refit(formats_dir: Path, tmp_path: Path) -> None:
     shop = load_shop(customers=formats_dir / "customer_table.csv")
-    model = Segmenter(k=3, random_state=0).fit(shop)
+    model = Segmenter(k=3, random_state=0, min_segment_size=1).fit(shop)
+    assert model.clusterer_.n_clusters_ == 3
     model.save(tmp_path / "model")
     text = (tmp_path / "model" / "model.json").read_text()
-    assert json.loads(text)["model_version"] == 2  # JSON, not pickle
+    assert json.loads(text)["model_version"] == 3  # JSON, not pickle
     loaded = Segmenter.load(tmp_path)
     predicted = loaded.predict(model.features_.frame)
     assert (predicted.to_numpy() == model.labels_).all()

@@ -25,9 +25,11 @@ from shopseg.cluster import ALGORITHMS, AutoKMeans, BlockScaler
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features import FeatureSet, build_features
 from shopseg.profile import SegmentProfile, profile_segments
+from shopseg.profile.llm import LLMNamer, apply_llm_names
+from shopseg.profile.privacy import add_laplace_noise, merge_small_segments
 from shopseg.shop import Shop
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 #: Features shown beside each customer's segment in ``segments.parquet`` when present.
 SUMMARY_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
@@ -43,6 +45,10 @@ class Segmenter:
     k_range: tuple[int, int] = (3, 10)
     algorithm: str = "kmeans"
     random_state: int = 0
+    min_segment_size: int = 50
+    dp_epsilon: float | None = None
+    llm: str | None = None
+    llm_timeout: float = 60.0
     on_step: StepCallback | None = None
 
     features_: FeatureSet | None = field(default=None, repr=False)
@@ -50,6 +56,9 @@ class Segmenter:
     clusterer_: AutoKMeans | None = field(default=None, repr=False)
     labels_: np.ndarray | None = field(default=None, repr=False)
     profiles_: list[SegmentProfile] = field(default_factory=list, repr=False)
+    segment_map_: dict[int, int] = field(default_factory=dict, repr=False)
+    notes_: list[str] = field(default_factory=list, repr=False)
+    naming_report_: dict[str, object] = field(default_factory=dict, repr=False)
     timings_: dict[str, float] = field(default_factory=dict, repr=False)
 
     @contextmanager
@@ -81,10 +90,33 @@ class Segmenter:
         with self._step("cluster"):
             algorithm = ALGORITHMS[self.algorithm]
             self.clusterer_ = algorithm(k=self.k, k_range=self.k_range, random_state=self.random_state).fit(matrix)
-            self.labels_ = self.clusterer_.labels_
+            self.segment_map_, self.notes_ = merge_small_segments(
+                matrix, self.clusterer_.labels_, self.min_segment_size
+            )
+            self.labels_ = self._map(self.clusterer_.labels_)
         with self._step("profile"):
             self.profiles_ = profile_segments(frame, self.labels_, self.scaler_.columns_, shop=shop, matrix=matrix)
+        if self.llm:
+            with self._step("llm"):
+                namer = LLMNamer(self.llm, timeout=self.llm_timeout)
+                result = namer.name([p.as_dict() for p in self.profiles_])
+                apply_llm_names(self.profiles_, result, namer.model)
+                self.naming_report_ = result.report
         return self
+
+    def _map(self, raw_labels: np.ndarray) -> np.ndarray:
+        """Raw cluster ids -> published segment ids (small segments merged, ids by size)."""
+        lookup = np.zeros(max(self.segment_map_, default=0) + 1, dtype="int64")
+        for raw, kept in self.segment_map_.items():
+            lookup[raw] = kept
+        return lookup[np.asarray(raw_labels, dtype="int64")]
+
+    def published_profiles(self) -> list[dict[str, object]]:
+        """Profiles as written to profiles.json: with Laplace noise when ``dp_epsilon`` is set."""
+        profiles = [p.as_dict() for p in self.profiles_]
+        if self.dp_epsilon:
+            profiles = add_laplace_noise(profiles, self.features_.frame, self.dp_epsilon, self.random_state)
+        return profiles
 
     @property
     def segment_names_(self) -> dict[int, str]:
@@ -98,7 +130,7 @@ class Segmenter:
         """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit."""
         self._check_fitted()
         features = build_features(data).frame if isinstance(data, Shop) else data
-        ids = self.clusterer_.predict(self.scaler_.transform(features))
+        ids = self._map(self.clusterer_.predict(self.scaler_.transform(features)))
         return pd.Series(ids, index=features.index, name=s.SEGMENT_ID)
 
     def assignments(self) -> pd.DataFrame:
@@ -127,6 +159,7 @@ class Segmenter:
             "centroids": self.clusterer_.centroids_.tolist(),
             "silhouette_by_k": {str(k): v for k, v in self.clusterer_.scores_.items()},
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
+            "segment_map": {str(k): v for k, v in self.segment_map_.items()},
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -155,6 +188,7 @@ class Segmenter:
         clusterer.n_clusters_ = len(clusterer.centroids_)
         clusterer.scores_ = {int(k): v for k, v in data["silhouette_by_k"].items()}
         segmenter.clusterer_ = clusterer
+        segmenter.segment_map_ = {int(k): int(v) for k, v in data["segment_map"].items()}
         names = {int(k): v for k, v in data["segment_names"].items()}
         segmenter.profiles_ = [
             SegmentProfile(segment_id=k, name=v, size=0, share=0.0, means={}, medians={}, distinguishing=[])

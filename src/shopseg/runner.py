@@ -43,7 +43,7 @@ def run_record(
         "inputs": [f.as_dict() for f in shop.files],
         "rows": shop.totals(),
         "customers_segmented": len(segmenter.labels_),
-        "notes": shop.notes + clusterer.notes_,
+        "notes": shop.notes + clusterer.notes_ + segmenter.notes_,
         "reference_ts": segmenter.features_.reference_ts,
         "features": {
             "all": list(segmenter.features_.frame.columns),
@@ -58,8 +58,18 @@ def run_record(
             "silhouette_by_k": clusterer.scores_,
         },
         "segments": [
-            {"segment_id": p.segment_id, "name": p.name, "size": p.size, "share": p.share} for p in segmenter.profiles_
+            {"segment_id": p["segment_id"], "name": p["name"], "size": p["size"], "share": p["share"]}
+            for p in segmenter.published_profiles()
         ],
+        "naming": {
+            "llm": segmenter.naming_report_ or None,
+            "per_segment": {str(p.segment_id): p.naming for p in segmenter.profiles_},
+        },
+        "privacy": {
+            "min_segment_size": segmenter.min_segment_size,
+            "dp_epsilon": segmenter.dp_epsilon,
+            "pseudonymised": bool(config.get("pseudonymised")),
+        },
         "timings_seconds": timings,
     }
 
@@ -78,6 +88,9 @@ def run_segmentation(
     k: int | None = None,
     seed: int = 0,
     pseudonymise_key: str | None = None,
+    min_segment_size: int = 50,
+    dp_epsilon: float | None = None,
+    llm: str | None = None,
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Read, segment and write a run folder; see the module docstring."""
@@ -101,7 +114,9 @@ def run_segmentation(
     timings["read"] = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("read", "end")
-    segmenter = Segmenter(k=k, random_state=seed, on_step=on_step).fit(shop)
+    segmenter = Segmenter(
+        k=k, random_state=seed, min_segment_size=min_segment_size, dp_epsilon=dp_epsilon, llm=llm, on_step=on_step
+    ).fit(shop)
     timings.update(segmenter.timings_)
     config = {
         "format": format,
@@ -110,6 +125,9 @@ def run_segmentation(
         "k": k,
         "seed": seed,
         "pseudonymised": bool(pseudonymise_key),
+        "min_segment_size": min_segment_size,
+        "dp_epsilon": dp_epsilon,
+        "llm": llm,
         "out": str(out_dir),
     }
     record = run_record(shop, segmenter, config, timings)

@@ -67,7 +67,12 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML file with inputs, format, mapping (table map.orders), k and seed.")
 ]
 PseudonymOpt = Annotated[
-    bool, typer.Option("--pseudonymise", help="Replace customer ids by keyed hashes (key from SHOPSEG_PSEUDONYM_KEY).")
+    bool,
+    typer.Option(
+        "--pseudonymise",
+        "--pseudonymize",
+        help="Replace customer ids by keyed HMAC ids in every output (key from SHOPSEG_PSEUDONYM_KEY).",
+    ),
 ]
 
 
@@ -145,6 +150,22 @@ def segment(
     ),
     config: ConfigOpt = None,
     pseudonymise: PseudonymOpt = False,
+    min_segment_size: Annotated[
+        int,
+        typer.Option("--min-segment-size", min=1, help="Segments smaller than this are merged into the nearest one."),
+    ] = 50,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option("--dp-epsilon", min=0.001, help="Add Laplace noise to published segment aggregates (privacy)."),
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="Name segments with an OpenAI-compatible chat model, e.g. openai:gpt-4o-mini "
+            "(base URL from SHOPSEG_LLM_BASE_URL, key from OPENAI_API_KEY); falls back to rules on any failure.",
+        ),
+    ] = None,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
     from shopseg.runner import run_segmentation
@@ -159,6 +180,9 @@ def segment(
             k=k_value,
             seed=int(settings.get("seed", seed)) if seed == 0 else seed,
             pseudonymise_key=_pseudonym_key(pseudonymise),
+            min_segment_size=min_segment_size,
+            dp_epsilon=dp_epsilon,
+            llm=llm,
             on_step=progress,
         )
     console.print(rows_table(result.shop))

@@ -46,7 +46,7 @@ def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[s
     write_safe_csv(segments, folder / "segments.csv")
     features = segmenter.features_.frame.reset_index()
     features.to_parquet(folder / "features.parquet", index=False)
-    profiles = [p.as_dict() for p in segmenter.profiles_]
+    profiles = segmenter.published_profiles()
     (folder / "profiles.json").write_text(json.dumps(profiles, indent=2))
     (folder / "profiles.md").write_text(render_profiles_markdown(profiles))
     write_safe_csv(shop.quarantine, folder / "quarantine.csv")
