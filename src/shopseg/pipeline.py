@@ -28,6 +28,7 @@ from shopseg.profile import SegmentProfile, profile_segments
 from shopseg.profile.llm import LLMNamer, apply_llm_names
 from shopseg.profile.privacy import add_laplace_noise, merge_small_segments
 from shopseg.shop import Shop
+from shopseg.value import ValueResult, customer_value
 
 MODEL_VERSION = 3
 
@@ -49,6 +50,7 @@ class Segmenter:
     dp_epsilon: float | None = None
     llm: str | None = None
     llm_timeout: float = 60.0
+    value: bool = True
     on_step: StepCallback | None = None
 
     features_: FeatureSet | None = field(default=None, repr=False)
@@ -59,6 +61,7 @@ class Segmenter:
     segment_map_: dict[int, int] = field(default_factory=dict, repr=False)
     notes_: list[str] = field(default_factory=list, repr=False)
     naming_report_: dict[str, object] = field(default_factory=dict, repr=False)
+    value_: ValueResult | None = field(default=None, repr=False)
     timings_: dict[str, float] = field(default_factory=dict, repr=False)
 
     @contextmanager
@@ -94,8 +97,14 @@ class Segmenter:
                 matrix, self.clusterer_.labels_, self.min_segment_size
             )
             self.labels_ = self._map(self.clusterer_.labels_)
+        if self.value and shop.orders is not None and not shop.orders.empty:
+            with self._step("value"):
+                self.value_ = customer_value(shop.orders, random_state=self.random_state)
+        value_frame = self.value_.frame if self.value_ is not None else None
         with self._step("profile"):
-            self.profiles_ = profile_segments(frame, self.labels_, self.scaler_.columns_, shop=shop, matrix=matrix)
+            self.profiles_ = profile_segments(
+                frame, self.labels_, self.scaler_.columns_, shop=shop, matrix=matrix, value=value_frame
+            )
         if self.llm:
             with self._step("llm"):
                 namer = LLMNamer(self.llm, timeout=self.llm_timeout)
@@ -143,6 +152,10 @@ class Segmenter:
         table[s.SEGMENT_NAME] = table[s.SEGMENT_ID].map(self.segment_names_)
         for column in summary:
             table[column] = frame[column].to_numpy()
+        if self.value_ is not None and self.value_.frame is not None:
+            value = self.value_.frame.reindex(frame.index)
+            for column in value.columns:
+                table[column] = value[column].to_numpy()
         return table
 
     # --- persistence: JSON, never pickle -----------------------------------------------

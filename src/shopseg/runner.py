@@ -70,6 +70,7 @@ def run_record(
             "dp_epsilon": segmenter.dp_epsilon,
             "pseudonymised": bool(config.get("pseudonymised")),
         },
+        "value": segmenter.value_.report if segmenter.value_ is not None else {"available": False},
         "timings_seconds": timings,
     }
 
@@ -91,6 +92,7 @@ def run_segmentation(
     min_segment_size: int = 50,
     dp_epsilon: float | None = None,
     llm: str | None = None,
+    value: bool = True,
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Read, segment and write a run folder; see the module docstring."""
@@ -115,7 +117,13 @@ def run_segmentation(
     if on_step:
         on_step("read", "end")
     segmenter = Segmenter(
-        k=k, random_state=seed, min_segment_size=min_segment_size, dp_epsilon=dp_epsilon, llm=llm, on_step=on_step
+        k=k,
+        random_state=seed,
+        min_segment_size=min_segment_size,
+        dp_epsilon=dp_epsilon,
+        llm=llm,
+        value=value,
+        on_step=on_step,
     ).fit(shop)
     timings.update(segmenter.timings_)
     config = {

@@ -54,6 +54,7 @@ def test_rfm_rhythm_baskets_returns() -> None:
     assert a["hour_share_evening"] == pytest.approx((1 + 2 * 0.25) / (3 + 2))
     assert a["month_share_01"] == pytest.approx((3 + 2 * 0.75) / (3 + 2))
 
+
 def test_reference_defaults_to_day_after_last_line() -> None:
     f = behaviour_features(ORDERS)
     assert f.loc["b", "recency_days"] == pytest.approx(0.5)  # 2024-03-02 12:00 -> 2024-03-03 00:00

@@ -16,6 +16,7 @@ import typer
 from shopseg import __version__
 from shopseg.cli.config import read_config
 from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table
+from shopseg.cli.value_command import value
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
 
@@ -166,6 +167,9 @@ def segment(
             "(base URL from SHOPSEG_LLM_BASE_URL, key from OPENAI_API_KEY); falls back to rules on any failure.",
         ),
     ] = None,
+    no_value: Annotated[
+        bool, typer.Option("--no-value", help="Skip CLV / P(alive) / churn predictions (faster).")
+    ] = False,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
     from shopseg.runner import run_segmentation
@@ -183,6 +187,7 @@ def segment(
             min_segment_size=min_segment_size,
             dp_epsilon=dp_epsilon,
             llm=llm,
+            value=not no_value,
             on_step=progress,
         )
     console.print(rows_table(result.shop))
@@ -291,6 +296,9 @@ def demo(
         )
     console.print(segments_table(result.record))
     console.print(f"Outputs in [bold]{out}[/]; the generated shop is in {data} (truth.csv holds the planted segments).")
+
+
+app.command()(value)
 
 
 def run() -> None:

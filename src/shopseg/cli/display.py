@@ -18,7 +18,9 @@ STEP_LABELS = {
     "features": "Computing customer features",
     "scale": "Scaling features",
     "cluster": "Clustering customers (choosing k)",
+    "value": "Predicting customer value (CLV, P(alive), churn risk)",
     "profile": "Profiling and naming segments",
+    "llm": "Asking the LLM to name segments",
     "write": "Writing outputs",
     "generate": "Generating a synthetic shop",
 }

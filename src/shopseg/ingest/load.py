@@ -4,8 +4,10 @@ For each file the user gives (as orders, customers, products, reviews or events)
 
 1. read it as strings with line numbers (:mod:`~shopseg.ingest.reading`);
 2. rename columns by the user's mapping, if any;
-3. drop exact duplicate lines (counted);
-4. detect or take the named format and adapt it into canonical tables;
+3. detect or take the named format;
+4. drop exact duplicate lines (counted), except in formats whose lines are purchases
+   without an order id (CDNOW: two identical lines are two purchases), and adapt the
+   file into canonical tables;
 5. type and check every row (:mod:`~shopseg.ingest.validate`); rejected rows go to the
    quarantine with file, line, column and reason;
 6. remove PII columns from the customer table, and pseudonymise ids when asked.
@@ -116,9 +118,9 @@ def load_shop(
     for role, path in given.items():
         raw = read_table(path)
         apply_mapping(raw, mapping.get(role, {}))
-        duplicates = drop_duplicate_lines(raw)
         named = format if role == main_role else None
         fmt = detect_format(raw, role, "canonical" if mapping.get(role) and not named else named)
+        duplicates = 0 if getattr(fmt, "lines_are_purchases", False) else drop_duplicate_lines(raw)
         report = FileReport(
             path=str(path),
             role=role,

@@ -31,6 +31,22 @@ def _code(text: object) -> str:
     return "`" + str(text).replace("`", "'").replace("|", "/") + "`"
 
 
+def _value_sentence(value: dict[str, float]) -> str:
+    """The value stage's figures for a segment in one line."""
+    parts = []
+    if "clv_total" in value:
+        parts.append(
+            f"predicted value {value['clv_total']:,.0f} in total ({value.get('clv_share', 0):.0%} of the shop), "
+            f"{value.get('clv_mean', 0):,.2f} per customer"
+        )
+    for key, label in (("churn_risk_mean", "churn risk"), ("p_alive_mean", "P(alive)")):
+        if key in value:
+            parts.append(f"{label} {value[key]:.0%}")
+    if "expected_orders_total" in value:
+        parts.append(f"{value['expected_orders_total']:,.0f} orders expected over the horizon")
+    return "; ".join(parts) + "."
+
+
 def _label(feature: str) -> str:
     return LABELS.get(feature, feature.replace("_", " "))
 
@@ -70,8 +86,7 @@ def render_profiles_markdown(profiles: list[dict[str, Any]], title: str = "Custo
             if terms:
                 lines += [f"**{label}:** {', '.join(_md(t['term']) for t in terms[:8])}", ""]
         if p.get("value"):
-            shown = ", ".join(f"{_md(k)} {v:,.2f}" for k, v in p["value"].items())
-            lines += [f"**Value and risk:** {shown}", ""]
+            lines += [f"**Value and risk:** {_value_sentence(p['value'])}", ""]
         if p["playbook"]:
             lines.append("**Playbook:**")
             lines += [

@@ -15,7 +15,7 @@ VIP care            spend rank >= 0.65 and not lapsed (recency rank < 0.65)
 win-back            lapsed (recency rank >= 0.65) with spend or frequency rank >= 0.5
 reactivation offer  lapsed, low spend (a cheap, automated nudge; do not overspend)
 second-order offer  median one order and not lapsed (turn first buyers into repeat ones)
-retention           churn risk above the shop's by 0.1 or more (value stage)
+retention           churn risk above the shop's by 0.1 or more, not yet lapsed (value stage)
 returns review      return rate effect d >= 0.5 (sizing, descriptions, quality)
 service follow-up   rating mean effect d <= -0.5 (unhappy reviewers)
 cross-sell          a category with lift >= 1.3 (feature it; recommend its best-sellers)
@@ -89,7 +89,8 @@ def playbook(profile: dict[str, Any], evidence: Evidence, shop_value: dict[str, 
         if medians.get("frequency", 2) <= 1 and not lapsed:
             add("Second-order incentive after the first purchase", "most bought only once", ["feature:frequency"])
     churn = profile.get("value", {}).get("churn_risk_mean")
-    if churn is not None and shop_value and churn >= shop_value.get("churn_risk_mean", 1.0) + 0.1:
+    not_lapsed = recency is None or recency < 0.65
+    if churn is not None and shop_value and not_lapsed and churn >= shop_value.get("churn_risk_mean", 1.0) + 0.1:
         add("Retention outreach before they lapse", "churn risk above the shop's", ["value:churn_risk_mean"])
     if _effect(evidence, "return_rate") >= 0.5:
         add("Review sizing, descriptions and quality of returned items", "returns far more", ["feature:return_rate"])

@@ -23,6 +23,7 @@ from shopseg.profile.naming import name_segments
 from shopseg.profile.playbook import build_evidence, persona, playbook
 from shopseg.profile.representatives import representatives
 from shopseg.shop import Shop
+from shopseg.value import segment_value_summary
 
 
 @dataclass
@@ -117,14 +118,14 @@ def profile_segments(
     top_products = product_lift(orders, products, segment_of) if orders is not None else {}
     keywords = _text_keywords(shop, segment_of)
     reps = representatives(matrix, np.asarray(labels), features.index.to_numpy()) if matrix is not None else {}
-    values = _value_summary(value, segment_of) if value is not None else {}
+    values = _value_summary(value, segment_of) if value is not None and not value.empty else {}
     taste = {
         segment: _taste_phrase(categories.get(segment, []), keywords.get(segment, {}))
         for segment in segment_of.unique()
     }
     names = name_segments(evidence, taste=taste)
     shop_medians = features.median().to_dict()
-    shop_value = _value_summary(value, pd.Series(0, index=segment_of.index)).get(0) if value is not None else None
+    shop_value = _value_summary(value, pd.Series(0, index=segment_of.index)).get(0) if values else None
     profiles = []
     for item in evidence:
         profile = SegmentProfile(
@@ -168,17 +169,9 @@ def _taste_phrase(categories: list[dict], keywords: dict[str, list[dict]]) -> st
 
 
 def _value_summary(value: pd.DataFrame, segment_of: pd.Series) -> dict[int, dict[str, float]]:
-    """Per segment: totals and means of every numeric value column (``clv_total``, ``clv_mean``...)."""
-    numeric = value.select_dtypes("number").reindex(segment_of.index)
-    summary: dict[int, dict[str, float]] = {}
-    for segment, group in numeric.groupby(segment_of.to_numpy()):
-        row: dict[str, float] = {}
-        for column in group.columns:
-            values = group[column].dropna()
-            if values.empty:
-                continue
-            row[f"{column}_mean"] = round(float(values.mean()), 6)
-            if column.startswith(("clv", "expected_orders")):
-                row[f"{column}_total"] = round(float(values.sum()), 4)
-        summary[int(segment)] = row
-    return summary
+    """Per segment: CLV totals/means/share, churn risk and P(alive) means (from the value stage)."""
+    summary = segment_value_summary(value, segment_of)
+    return {
+        int(segment): {k: round(float(v), 6) for k, v in row.items() if k != "customers"}
+        for segment, row in summary.iterrows()
+    }

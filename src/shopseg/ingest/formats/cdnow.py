@@ -5,7 +5,10 @@
 * ``CDNOW_sample.txt``: no header, ``master_id sample_id date(YYYYMMDD) n_cds value``
   (2,357 customers, 6,919 lines).
 
-Each line is one purchase; it becomes one order (CDNOW has no order ids).
+Each line is one purchase; it becomes one order (CDNOW has no order ids). So identical
+lines are not duplicates but two purchases of the same amount on the same day: they are
+all kept, which is how Fader, Hardie & Lee's published CDNOW parameters are obtained (the
+Gamma-Gamma fit differs when they are dropped).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ class CdnowFormat:
     """CDNOW master or sample file, whitespace separated."""
 
     name = "cdnow"
+    #: Lines carry no order id, so identical lines are separate purchases, never duplicates.
+    lines_are_purchases = True
     description = "CDNOW_master.txt / CDNOW_sample.txt (customer, YYYYMMDD date, CDs, dollars)"
 
     def _layout(self, raw: RawTable) -> dict[str, str] | None:

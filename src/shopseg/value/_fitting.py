@@ -1,0 +1,122 @@
+"""Shared maximum-likelihood machinery: compression of identical rows, optimisation, standard errors.
+
+The models write their log-likelihood and its gradient in *log parameters* (so every
+parameter stays positive without constraints); this module minimises the weighted
+negative log-likelihood with L-BFGS-B and gets standard errors from the inverse of a
+numerical Hessian (central differences of the analytic gradient) in natural parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+#: Log-parameters are kept in [-LOG_BOUND, LOG_BOUND] (about 1e-9 .. 1e9), so a degenerate
+#: data set (one customer, no variation) ends at a finite boundary instead of overflowing.
+LOG_BOUND = 20.0
+
+#: (log-likelihood per row summed with weights, gradient wrt natural parameters), given natural parameters.
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+def compress_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Unique rows of the given equal-length columns and how often each occurs.
+
+    Returns ``(unique_columns, counts)``: the likelihood of n identical customers is the
+    likelihood of one, n times, so fitting on unique rows with ``counts`` as weights gives
+    the same estimates much faster when histories repeat (integer days, many one-time
+    buyers). Shapes: each column (n,) -> each unique column (m,), counts (m,).
+    """
+    arrays = [np.asarray(c, dtype="float64").ravel() for c in columns]
+    # lexsort + run boundaries: the same result as np.unique(axis=0), about 5x faster at 1M rows.
+    order = np.lexsort(arrays[::-1])
+    ordered = np.column_stack([a[order] for a in arrays])
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.append(first, len(ordered))).astype("float64")
+    unique = ordered[first]
+    return tuple(unique[:, j] for j in range(unique.shape[1])), counts
+
+
+@dataclass
+class FitOutcome:
+    """Result of :func:`maximise`: natural parameters, their SEs, the log-likelihood."""
+
+    params: np.ndarray
+    standard_errors: np.ndarray
+    log_likelihood: float
+    converged: bool
+    iterations: int
+    message: str
+
+
+def maximise(
+    objective: Objective,
+    start: np.ndarray,
+    total_weight: float,
+    *,
+    max_iter: int = 2000,
+    tol: float = 1e-11,
+) -> FitOutcome:
+    """Maximise ``objective`` (log-likelihood and natural-parameter gradient) from ``start``.
+
+    The optimiser works on log-parameters and on the mean log-likelihood per customer
+    (divided by ``total_weight``) so its tolerances mean the same at 100 and 1M customers.
+    """
+
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value, gradient = objective(params)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(log_params)
+        return -value / total_weight, -(gradient * params) / total_weight
+
+    result = minimize(
+        negative,
+        np.log(start),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+        options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20},
+    )
+    params = np.exp(result.x)
+    log_likelihood = float(objective(params)[0])
+    return FitOutcome(
+        params=params,
+        standard_errors=standard_errors(objective, params),
+        log_likelihood=log_likelihood,
+        converged=bool(result.success),
+        iterations=int(result.nit),
+        message=str(result.message),
+    )
+
+
+def standard_errors(objective: Objective, params: np.ndarray, relative_step: float = 1e-5) -> np.ndarray:
+    """Asymptotic standard errors: sqrt of the diagonal of the inverse observed information.
+
+    The Hessian of the log-likelihood in natural parameters is taken by central
+    differences of the analytic gradient (2 x n_params gradient evaluations) and
+    symmetrised. Returns NaN for every parameter when the information matrix is not
+    positive definite (a parameter is not identified by the data, e.g. one customer).
+    """
+    n = len(params)
+    hessian = np.empty((n, n))
+    for j in range(n):  # loop over the 3-4 parameters, not over customers
+        step = relative_step * max(abs(params[j]), 1e-8)
+        up, down = params.copy(), params.copy()
+        up[j] += step
+        down[j] -= step
+        hessian[:, j] = (objective(up)[1] - objective(down)[1]) / (2 * step)
+    information = -(hessian + hessian.T) / 2
+    if not np.all(np.isfinite(information)):
+        return np.full(n, np.nan)
+    try:
+        np.linalg.cholesky(information)
+        covariance = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        return np.full(n, np.nan)
+    return np.sqrt(np.clip(np.diag(covariance), 0.0, None))

@@ -1,0 +1,138 @@
+"""The value stage end to end on simulated shops, and on every degenerate history."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopseg import schema as s
+from shopseg.errors import ConfigError
+from shopseg.value import customer_value, predictive_validity, segment_value_summary, value_columns
+from shopseg.value.simulate import simulate_orders
+
+
+@pytest.fixture(scope="module")
+def shop_orders() -> pd.DataFrame:
+    orders = simulate_orders(800, seed=11, history_days=540)
+    returns = orders.iloc[:5].copy()  # a few returns, and one customer who only returned
+    returns[s.AMOUNT] = -returns[s.AMOUNT]
+    returns[s.IS_RETURN] = True
+    returns.loc[returns.index[-1], s.CUSTOMER_ID] = "ONLY-RETURNS"
+    return pd.concat([orders, returns], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def result(shop_orders: pd.DataFrame):
+    return customer_value(shop_orders, holdout_days=180, random_state=0, n_threads=1)
+
+
+def assert_finite(frame: pd.DataFrame) -> None:
+    assert list(frame.columns) == list(value_columns(365))
+    assert frame.notna().all().all()
+    numeric = frame.drop(columns="next_order_date_estimate").to_numpy()
+    assert np.isfinite(numeric).all()
+
+
+def test_every_customer_gets_finite_well_ranged_values(result, shop_orders: pd.DataFrame) -> None:
+    frame = result.frame
+    assert_finite(frame)
+    assert set(frame.index) == set(shop_orders[s.CUSTOMER_ID])
+    for column in ("p_alive", "churn_risk", "high_value_prob"):
+        assert frame[column].between(0, 1).all(), column
+    assert (frame["clv"] >= 0).all() and (frame["expected_orders_365d"] >= 0).all()
+    assert frame.loc["ONLY-RETURNS", "clv"] == 0 and frame.loc["ONLY-RETURNS", "churn_risk"] == 1
+    assert (frame["next_order_date_estimate"] > shop_orders[s.TS].max().normalize()).all()
+    # Customers the model believes gone have higher churn risk on average.
+    alive = frame["p_alive"] > 0.5
+    assert frame.loc[alive, "churn_risk"].mean() < frame.loc[~alive, "churn_risk"].mean()
+
+
+def test_report_is_json_with_parameters_checks_and_metrics(result) -> None:
+    report = result.report
+    json.dumps(report, allow_nan=False)
+    assert report["available"] and report["calibration"]["holdout_days"] == 180
+    assert set(report["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
+    assert set(report["gamma_gamma"]["params"]) == {"p", "q", "gamma"}
+    assert report["holdout_check"]["actual_purchases"] > 0
+    models = {(row["target"], row["model"]) for row in report["holdout_metrics"]}
+    assert {("churn", "gradient_boosting"), ("churn", "recency_only"), ("churn", "bgnbd_p_alive")} <= models
+    assert ("high_value", "gradient_boosting") in models
+    churn_gb = next(
+        r for r in report["holdout_metrics"] if r["model"] == "gradient_boosting" and r["target"] == "churn"
+    )
+    assert churn_gb["auc"] > 0.6  # simulated customers are predictable
+
+
+def test_segment_summary_and_predictive_validity(result) -> None:
+    frame = result.frame
+    labels = pd.Series((frame["p_alive"] > 0.5).astype(int).to_numpy(), index=frame.index)
+    summary = segment_value_summary(frame, labels)
+    assert summary["customers"].sum() == len(frame)
+    assert summary["clv_total"].sum() == pytest.approx(frame["clv"].sum())
+    assert summary["clv_share"].sum() == pytest.approx(1.0)
+    validity = predictive_validity(labels, result.outcomes)
+    assert validity.loc["segments", "groups"] == validity.loc["rfm_kmeans", "groups"] == 2
+    assert validity[["eta2_holdout_spend", "eta2_holdout_churn"]].stack().between(0, 1).all()
+
+
+def day_orders(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[s.CUSTOMER_ID, s.TS, s.AMOUNT])
+    frame[s.TS] = pd.to_datetime(frame[s.TS])
+    frame[s.ORDER_ID] = [f"o{i}" for i in range(len(frame))]
+    frame[s.IS_RETURN] = False
+    return frame
+
+
+def test_short_history_is_a_note_not_a_failure() -> None:
+    orders = day_orders([(f"c{i}", f"2024-01-{1 + i % 28:02d}", 10.0) for i in range(60)])
+    result = customer_value(orders)
+    assert result.frame is None and not result.report["available"]
+    assert "needs at least 90 days" in result.report["notes"][0]
+
+
+def test_all_purchases_on_one_day() -> None:
+    orders = day_orders([(f"c{i % 30}", "2024-03-01", 5.0 + i) for i in range(90)])
+    result = customer_value(orders, min_history_days=0)
+    assert result.frame is None and "bought again" in result.report["notes"][0]
+
+
+def test_one_time_buyers_only() -> None:
+    orders = day_orders(
+        [(f"c{i}", str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=3 * i)), 20.0) for i in range(60)]
+    )
+    result = customer_value(orders)
+    assert result.frame is None and "none of the 60 customers bought again" in result.report["notes"][0]
+
+
+def test_one_customer() -> None:
+    orders = day_orders([("solo", f"2024-{m:02d}-01", 30.0) for m in range(1, 13)])
+    result = customer_value(orders)
+    assert result.frame is None and "Only 1 customer" in result.report["notes"][0]
+
+
+def test_zero_value_orders_give_finite_values() -> None:
+    orders = simulate_orders(150, seed=4, history_days=400)
+    orders[s.AMOUNT] = 0.0
+    result = customer_value(orders, holdout_days=120, n_threads=1)
+    assert_finite(result.frame)
+    assert (result.frame["clv"] == 0).all()
+    assert any("Gamma-Gamma" in note for note in result.report["notes"])
+    json.dumps(result.report, allow_nan=False)
+
+
+def test_no_repeat_purchase_in_calibration_still_gives_values() -> None:
+    # Everyone's repeat purchases fall in the holdout: the full-history fit works, the calibration fit cannot.
+    rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(30)] + [(f"c{i}", "2024-06-01", 12.0) for i in range(15)]
+    result = customer_value(day_orders(rows), holdout_days=60)
+    assert_finite(result.frame)
+    assert any("Calibration period" in note for note in result.report["notes"])
+
+
+def test_bad_arguments_are_config_errors(shop_orders: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="horizon"):
+        customer_value(shop_orders, horizon_days=0)
+    with pytest.raises(ConfigError, match="monthly"):
+        customer_value(shop_orders, discount_rate=5.0)
