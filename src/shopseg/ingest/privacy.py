@@ -2,6 +2,7 @@
 
 * PII columns (email, name, phone, address, ...; see :data:`shopseg.schema.PII_COLUMNS`)
   are removed from the customer table: they are never features and never stored.
+* Quarantined values that could be a customer id are masked in pseudonymised runs.
 * Customer ids can be pseudonymised with a keyed hash (HMAC-SHA256), the same key giving
   the same pseudonym in every table and every run, so results can be joined back by the
   shop (which holds the key) and by no one else.
@@ -43,3 +44,20 @@ def pseudonymise_ids(tables: dict[str, pd.DataFrame], key: str) -> dict[str, pd.
             frame[s.CUSTOMER_ID] = pseudonym(frame[s.CUSTOMER_ID], key)
         result[name] = frame
     return result
+
+
+def mask_quarantine(quarantine: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The quarantine of a pseudonymised run: no original customer id may leave in it.
+
+    A rejected customer id is replaced by its pseudonym; a value that is a whole raw line
+    (no single column: wrong field count) is withheld, since it may hold an id.
+    """
+    if quarantine.empty:
+        return quarantine
+    quarantine = quarantine.copy()
+    is_id = quarantine["column"] == s.CUSTOMER_ID
+    has_value = quarantine["value"].astype("string").fillna("") != ""
+    quarantine.loc[is_id & has_value, "value"] = pseudonym(quarantine.loc[is_id & has_value, "value"], key)
+    whole_line = quarantine["column"].isna() | (quarantine["column"].astype("string").fillna("") == "")
+    quarantine.loc[whole_line, "value"] = "(withheld in a pseudonymised run)"
+    return quarantine
