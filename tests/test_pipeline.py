@@ -21,9 +21,14 @@ def test_real_cdnow_master_end_to_end(cdnow_dir: Path, tmp_path: Path) -> None:
     assert record["customers_segmented"] == 23_570
     assert record["inputs"][0]["format"] == "cdnow"
     assert len(record["inputs"][0]["sha256"]) == 64
-    assert set(record["timings_seconds"]) >= {"read", "features", "cluster", "profile", "write"}
+    assert set(record["timings_seconds"]) >= {"read", "features", "cluster", "value", "validity", "profile", "write"}
+    # Value stage on real data: CLV etc. per customer, and segments scored on the holdout against RFM.
+    validity = {row["grouping"]: row for row in record["value"]["predictive_validity"]}
+    assert set(validity) == {"segments", "rfm_kmeans", "rfm_score_sum"}
+    assert all(0 < row["eta2_holdout_churn"] < 1 for row in validity.values())
     segments = pd.read_parquet(tmp_path / "run" / "segments.parquet")
     assert len(segments) == 23_570 and segments["customer_id"].is_unique
+    assert segments[["clv", "p_alive", "churn_risk", "high_value_prob"]].notna().all().all()
     names = {p.name for p in result.segmenter.profiles_}
     assert len(names) == result.segmenter.clusterer_.n_clusters_ >= 3
     # Every segment's name and size agree with the assignments.

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shopseg import __version__
+from shopseg import schema as s
 from shopseg.export.outputs import write_outputs
 from shopseg.export.run_folder import prepare_output, write_atomically
 from shopseg.ingest import load_shop
 from shopseg.ingest.load import require_customers
 from shopseg.pipeline import Segmenter, StepCallback
 from shopseg.shop import Shop
+from shopseg.value import predictive_validity
 
 
 @dataclass
@@ -28,6 +30,32 @@ class RunResult:
     shop: Shop
     segmenter: Segmenter
     record: dict[str, object]
+
+
+def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]] | dict[str, str]:
+    """How well segments fitted on the calibration period explain the holdout (eta squared).
+
+    The same configuration (same k) is refitted on orders before the holdout; its segments
+    are scored on holdout spend and churn against RFM quintile groupings of the same size.
+    """
+    value = segmenter.value_
+    calibration = shop.orders[shop.orders[s.TS] < value.split.holdout_start]
+    if calibration.empty or value.outcomes is None:
+        return {"skipped": "no calibration period"}
+    refit = Segmenter(
+        k=segmenter.clusterer_.n_clusters_,
+        algorithm=segmenter.algorithm,
+        random_state=segmenter.random_state,
+        min_segment_size=segmenter.min_segment_size,
+        block_weights=segmenter.block_weights,
+        value=False,
+    ).fit(Shop(orders=calibration, products=shop.products))
+    labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+    table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
+    return [
+        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in table.reset_index().to_dict("records")
+    ]
 
 
 def run_record(
@@ -138,6 +166,14 @@ def run_segmentation(
         "llm": llm,
         "out": str(out_dir),
     }
+    if segmenter.value_ is not None and segmenter.value_.available:
+        if on_step:
+            on_step("validity", "start")
+        validity_started = time.perf_counter()
+        segmenter.value_.report["predictive_validity"] = segment_validity(shop, segmenter)
+        timings["validity"] = round(time.perf_counter() - validity_started, 4)
+        if on_step:
+            on_step("validity", "end")
     record = run_record(shop, segmenter, config, timings)
     if on_step:
         on_step("write", "start")

@@ -15,7 +15,7 @@ import typer
 
 from shopseg import __version__
 from shopseg.cli.config import read_config
-from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table
+from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table, validity_table
 from shopseg.cli.value_command import value
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
@@ -192,6 +192,9 @@ def segment(
         )
     console.print(rows_table(result.shop))
     console.print(segments_table(result.record))
+    validity = result.record.get("value", {}).get("predictive_validity")
+    if isinstance(validity, list):
+        console.print(validity_table(validity))
     rows = result.record["rows"]
     console.print(
         f"Read {rows['rows_read']:,} rows: kept {rows['rows_kept']:,}, quarantined {rows['rows_quarantined']:,}, "

@@ -19,6 +19,7 @@ STEP_LABELS = {
     "scale": "Scaling features",
     "cluster": "Clustering customers (choosing k)",
     "value": "Predicting customer value (CLV, P(alive), churn risk)",
+    "validity": "Scoring segments on the holdout period (eta squared vs RFM)",
     "profile": "Profiling and naming segments",
     "llm": "Asking the LLM to name segments",
     "write": "Writing outputs",
@@ -79,5 +80,20 @@ def segments_table(record: dict[str, object]) -> Table:
     for segment in record["segments"]:
         table.add_row(
             str(segment["segment_id"]), escape(segment["name"]), f"{segment['size']:,}", f"{segment['share']:.1%}"
+        )
+    return table
+
+
+def validity_table(rows: list[dict[str, object]]) -> Table:
+    """Eta squared of holdout spend and churn: segments vs RFM groupings of the same size."""
+    table = Table(title="How well segments predict the holdout period (eta squared, higher is better)")
+    for column in ("grouping", "groups", "holdout spend", "holdout churn"):
+        table.add_column(column, justify="left" if column == "grouping" else "right")
+    for row in rows:
+        table.add_row(
+            str(row["grouping"]),
+            str(row["groups"]),
+            f"{row['eta2_holdout_spend']:.3f}",
+            f"{row['eta2_holdout_churn']:.3f}",
         )
     return table
