@@ -10,6 +10,7 @@ quarantine.csv      every rejected row: file, line, column, value, reason
 run.json            version, config, input hashes, row counts, seed, timings, model choice
 shopseg.duckdb      input tables, features, segments, profiles, quarantine (SQL)
 model/model.json    the fitted model (JSON, no pickle) for assigning new customers
+report.html         the self-contained HTML report (charts inlined, works offline)
 =================== ==================================================================
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 from shopseg.export.safe_csv import write_safe_csv
 from shopseg.pipeline import Segmenter
 from shopseg.profile.markdown import render_profiles_markdown
+from shopseg.report import build_report
 from shopseg.shop import Shop
 from shopseg.store import write_store
 
@@ -36,6 +38,7 @@ OUTPUT_FILES = (
     "run.json",
     "shopseg.duckdb",
     "model",
+    "report.html",
 )
 
 
@@ -74,3 +77,4 @@ def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[s
         },
     )
     (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
+    build_report(folder)

@@ -1,0 +1,144 @@
+"""Assemble ``report.html`` from a run folder: charts inlined, Plotly's JavaScript embedded once.
+
+The file works offline (no CDN, no external font or image). Every text that comes from
+data — segment names, keywords, personas, file names — is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from shopseg.report import charts
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f8fa}
+main{max-width:1150px;margin:auto;padding:24px}
+h1{font-size:28px;margin:8px 0}
+h2{margin-top:36px;border-bottom:1px solid #d9dee5;padding-bottom:6px}
+.card{background:#fff;border:1px solid #e3e7ed;border-radius:8px;padding:16px;margin:14px 0}
+table{border-collapse:collapse;width:100%;font-size:14px}
+td,th{border-bottom:1px solid #eef1f4;padding:6px 8px;text-align:left}
+th{background:#f1f4f8}
+.num{text-align:right}
+.muted{color:#6b7785;font-size:13px}
+.chip{display:inline-block;background:#eef2ff;border-radius:12px;padding:2px 9px;margin:2px;font-size:13px}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _figure(figure: go.Figure | None, element_id: str) -> str:
+    if figure is None:
+        return ""
+    body = figure.to_html(full_html=False, include_plotlyjs=False, div_id=element_id, config={"displaylogo": False})
+    return f'<div class="card chart" data-chart="{_e(element_id)}">{body}</div>'
+
+
+def _summary(record: dict[str, Any]) -> str:
+    rows = record.get("rows", {})
+    model = record.get("model", {})
+    inputs = "".join(
+        f"<tr><td>{_e(f['path'])}</td><td>{_e(f['role'])}</td><td>{_e(f['format'])}</td>"
+        f"<td class=num>{f['rows_read']:,}</td><td class=num>{f['kept']:,}</td><td class=num>{f['quarantined']:,}</td>"
+        f"<td class=num>{f['duplicates']:,}</td><td class=num>{f['guests']:,}</td></tr>"
+        for f in record.get("inputs", [])
+    )
+    notes = "".join(f"<li>{_e(n)}</li>" for n in record.get("notes", []))
+    return f"""
+<div class="card"><table><tr><th>file</th><th>as</th><th>format</th><th>read</th><th>kept</th><th>quarantined</th>
+<th>duplicates</th><th>guests</th></tr>{inputs}</table>
+<p>{record.get("customers_segmented", 0):,} customers segmented from {rows.get("rows_read", 0):,} rows read
+({rows.get("rows_quarantined", 0):,} quarantined, see quarantine.csv). Model: {_e(model.get("algorithm"))},
+{_e(model.get("k_chosen"))} segments ({_e(model.get("selection"))}); seed {_e(record.get("seed"))};
+shopseg {_e(record.get("shopseg_version"))}.</p>{f"<ul class=muted>{notes}</ul>" if notes else ""}</div>"""
+
+
+def _segment_cards(profiles: list[dict[str, Any]]) -> str:
+    cards = []
+    for p in profiles:
+        keywords = [k["term"] for source in ("reviews", "purchases") for k in p.get("keywords", {}).get(source, [])[:6]]
+        chips = "".join(f'<span class="chip">{_e(k)}</span>' for k in keywords)
+        actions = "".join(
+            f"<li>{_e(a['action'])} <span class=muted>({_e(', '.join(a['evidence']))})</span></li>"
+            for a in p["playbook"]
+        )
+        flag = ""
+        if isinstance(p.get("stability"), dict) and p["stability"].get("unstable"):
+            flag = ' <span class="chip" style="background:#fde2e1">unstable</span>'
+        cards.append(
+            f'<div class="card segment" id="segment-{p["segment_id"]}"><h3>{_e(p["name"])}{flag}</h3>'
+            f"<p class=muted>{p['size']:,} customers · {p['share']:.1%}</p><p>{_e(p['persona'])}</p>"
+            f"<div>{chips}</div><ol>{actions}</ol></div>"
+        )
+    return "".join(cards)
+
+
+def _recommendation_table(record: dict[str, Any]) -> str:
+    evaluation = (
+        record.get("recommendations", {}).get("evaluation") if isinstance(record.get("recommendations"), dict) else None
+    )
+    if not evaluation:
+        return ""
+    rows = evaluation if isinstance(evaluation, list) else [{"model": k, **v} for k, v in evaluation.items()]
+    columns = [c for c in rows[0] if c != "model"]
+    head = "".join(f"<th>{_e(c)}</th>" for c in ["model", *columns])
+    body = "".join(
+        "<tr>"
+        + f"<td>{_e(r['model'])}</td>"
+        + "".join(
+            f"<td class=num>{r[c]:.4f}</td>" if isinstance(r[c], float) else f"<td>{_e(r[c])}</td>" for c in columns
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f'<h2>Recommendation quality</h2><div class="card"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` for the run in ``run_dir`` (or to ``out``); return its path."""
+    run_dir = Path(run_dir)
+    record = json.loads((run_dir / "run.json").read_text())
+    profiles = json.loads((run_dir / "profiles.json").read_text())
+    segments = pd.read_parquet(run_dir / "segments.parquet")
+    features = pd.read_parquet(run_dir / "features.parquet").set_index("customer_id")
+    columns = record.get("features", {}).get("segmentation", [])
+    sections = [
+        ("Run summary", _summary(record)),
+        (
+            "Segments",
+            _figure(charts.segment_sizes(profiles), "segment-sizes")
+            + _figure(charts.segment_value(segments), "segment-value"),
+        ),
+        ("Customer map", _figure(charts.customer_map(segments), "customer-map")),
+        ("Segment profiles", _figure(charts.feature_heatmap(profiles, features, columns), "feature-heatmap")),
+        (
+            "Value and risk",
+            "".join(_figure(f, f"value-{i}") for i, f in enumerate(charts.value_distributions(segments))),
+        ),
+        ("Personas and playbooks", _segment_cards(profiles)),
+        (
+            "Model selection and stability",
+            _figure(charts.model_selection(record), "model-selection")
+            + _figure(charts.stability(profiles), "stability"),
+        ),
+    ]
+    body = "".join(f"<h2>{_e(title)}</h2>{content}" for title, content in sections if content)
+    body += _recommendation_table(record)
+    page = (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>shopseg report</title>"
+        f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body><main>"
+        f"<h1>Customer segments</h1><p class=muted>Generated by shopseg from {_e(run_dir.name)}.</p>{body}"
+        "</main></body></html>"
+    )
+    path = Path(out) if out else run_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
