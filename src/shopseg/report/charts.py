@@ -38,8 +38,9 @@ def segment_value(segments: pd.DataFrame) -> go.Figure | None:
     columns = {"monetary_total": "historical spend"}
     if "clv" in segments:
         columns["clv"] = "predicted value (CLV)"
-    totals = segments.groupby("segment_name", sort=False)[list(columns)].sum().rename(columns=columns)
-    long = totals.reset_index().melt(id_vars="segment_name", var_name="measure", value_name="amount")
+    totals = segments.groupby(["segment_id", "segment_name"])[list(columns)].sum().rename(columns=columns)
+    long = totals.reset_index().drop(columns="segment_id")
+    long = long.melt(id_vars="segment_name", var_name="measure", value_name="amount")
     figure = px.bar(long, x="amount", y="segment_name", color="measure", barmode="group", orientation="h")
     figure.update_layout(title="Value per segment", xaxis_title="amount (shop currency)", yaxis_title="", **_LAYOUT)
     figure.update_yaxes(autorange="reversed")
@@ -94,7 +95,8 @@ def value_distributions(segments: pd.DataFrame) -> list[go.Figure]:
         ("churn_risk", "Churn risk per segment", "probability of no order in the holdout window"),
     ):
         if column in segments:
-            figure = px.box(segments, x=column, y="segment_name", points=False)
+            ordered = segments.sort_values("segment_id", kind="stable")
+            figure = px.box(ordered, x=column, y="segment_name", points=False)
             figure.update_layout(title=title, xaxis_title=axis, yaxis_title="", **_LAYOUT)
             figure.update_yaxes(autorange="reversed")
             figures.append(figure)
