@@ -16,6 +16,7 @@ import typer
 from shopseg import __version__
 from shopseg.cli.config import read_config
 from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table, validity_table
+from shopseg.cli.serve_command import audience, serve
 from shopseg.cli.value_command import value
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
@@ -302,6 +303,8 @@ def demo(
 
 
 app.command()(value)
+app.command()(serve)
+app.command()(audience)
 
 
 def run() -> None:

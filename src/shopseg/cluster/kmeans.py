@@ -1,102 +1,134 @@
-"""K-Means with the number of segments chosen by silhouette.
+"""K-Means with the number of segments chosen from the data.
 
-For each k in ``k_range`` K-Means is fitted on all customers and the silhouette is
-measured on a fixed random sample (silhouette is quadratic in the number of points).
-The k with the highest silhouette wins; ``k`` fixes it instead. The default range
-starts at 3, not 2: silhouette favours two segments on most customer data (the
-active/lapsed split dominates), and two groups rarely support distinct marketing
-actions; ``k=2`` stays available. All scores are kept in ``scores_`` (run.json). Segment ids are ordered
-by size (0 = largest) so that they do not depend on K-Means' arbitrary label order.
-Everything is seeded: the same data and ``random_state`` give the same segments.
+``k=None`` compares every k in ``k_range`` on a sample of at most ``selection_rows``
+customers (K-Means with ``n_init`` restarts per k) and chooses k by the rule of
+:mod:`shopseg.cluster.selection` (by default the smallest k whose silhouette is within 3% of
+the best). The final model is then fitted on all customers, started from the sample's
+centroids for the chosen k (one run instead of ``n_init``), with the engine
+:func:`~shopseg.cluster.kmeans_engines.choose_engine` picks for the size (``engine`` fixes
+it). ``k`` fixes the number of segments instead.
+
+The default range starts at 3, not 2: silhouette favours two segments on most customer data
+(the active/lapsed split dominates), and two groups rarely support distinct marketing
+actions; ``k=2`` stays available. Segment ids are ordered by size (0 = largest) so that they
+do not depend on K-Means' arbitrary label order. Everything is seeded: the same data and
+``random_state`` give the same segments.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import pairwise_distances_argmin, silhouette_score
+
+from shopseg.cluster.base import BaseClusterer, check_matrix
+from shopseg.cluster.kmeans_engines import ENGINES, choose_engine, run_kmeans
+from shopseg.cluster.selection import DEFAULT_TOLERANCE, Trial, select_k
+from shopseg.errors import ShopsegError
 
 
-@dataclass
-class AutoKMeans:
-    """K-Means over a scaled matrix; ``k=None`` chooses k by silhouette."""
+class AutoKMeans(BaseClusterer):
+    """K-Means over a scaled matrix (customers x features); ``k=None`` chooses k.
 
-    k: int | None = None
-    k_range: tuple[int, int] = (3, 10)
-    random_state: int = 0
-    n_init: int = 4
-    silhouette_sample: int = 5000
-    n_clusters_: int = 1
-    centroids_: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)))
-    labels_: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
-    scores_: dict[int, float] = field(default_factory=dict)
-    notes_: list[str] = field(default_factory=list)
+    Parameters: ``n_init`` restarts per k (on the sample) or for a fixed k; ``engine`` one of
+    ``"auto"``, ``"lloyd"``, ``"minibatch"``, ``"faiss"``; ``criterion`` and ``tolerance`` the
+    selection rule; ``selection_rows`` / ``silhouette_sample`` the sample sizes.
+    Learned: see :class:`~shopseg.cluster.base.BaseClusterer`, plus ``inertia_`` and
+    ``engine_`` (the engine that fitted the final model).
+    """
+
+    kind = "kmeans"
+
+    def __init__(
+        self,
+        k: int | None = None,
+        k_range: tuple[int, int] = (3, 10),
+        random_state: int = 0,
+        n_init: int = 10,
+        engine: str = "auto",
+        criterion: str = "silhouette",
+        tolerance: float = DEFAULT_TOLERANCE,
+        selection_rows: int = 20_000,
+        silhouette_sample: int = 5000,
+        max_iter: int = 300,
+    ) -> None:
+        self.k = k
+        self.k_range = k_range
+        self.random_state = random_state
+        self.n_init = n_init
+        self.engine = engine
+        self.criterion = criterion
+        self.tolerance = tolerance
+        self.selection_rows = selection_rows
+        self.silhouette_sample = silhouette_sample
+        self.max_iter = max_iter
+
+    def _engine_for(self, n_rows: int) -> str:
+        if self.engine == "auto":
+            return choose_engine(n_rows)
+        if self.engine not in ENGINES:
+            raise ShopsegError(f"Unknown K-Means engine '{self.engine}'. Known: auto, {', '.join(ENGINES)}.")
+        return self.engine
+
+    def _trial(self, sample: np.ndarray, k: int) -> Trial:
+        result = run_kmeans(
+            sample,
+            k,
+            engine=self._engine_for(len(sample)),
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+        return Trial(labels=result.labels, state=result)
 
     def fit(self, matrix: np.ndarray) -> AutoKMeans:
-        n_distinct = len(np.unique(np.round(matrix, 9), axis=0)) if len(matrix) else 0
-        self.scores_, self.notes_ = {}, []
-        if n_distinct < 2 or matrix.shape[1] == 0:
-            self.notes_.append("fewer than two distinct customers: one segment")
-            return self._single(matrix)
-        if self.k is not None:
-            k = min(self.k, n_distinct)
-            if k < self.k:
-                self.notes_.append(f"k={self.k} asked, only {n_distinct} distinct customers: k={k}")
-            labels, centroids = self._kmeans(matrix, k)
-        else:
-            labels, centroids, k = self._choose_k(matrix, n_distinct)
-        self._store(labels, centroids)
+        """Fit on a scaled matrix (customers x features); see the module docstring."""
+        matrix = check_matrix(matrix)
+        self._reset()
+        self._check_params()
+        self.engine_ = self._engine_for(len(matrix))
+        self.inertia_ = 0.0
+        k, k_values = self._resolve_k(matrix)
+        if k == 1:
+            self._store(matrix, np.zeros(len(matrix), dtype=np.int64))
+            self.inertia_ = float(((matrix - self.centroids_[0]) ** 2).sum())
+            return self
+        init = None
+        if k is None:
+            selection, rows = select_k(
+                matrix,
+                self._trial,
+                k_values,
+                criterion=self.criterion,
+                tolerance=self.tolerance,
+                sample_size=self.selection_rows,
+                silhouette_size=self.silhouette_sample,
+                random_state=self.random_state,
+            )
+            k = selection.k
+            self._keep_selection(selection)
+            trial = selection.trials[k].state
+            if len(rows) == len(matrix):  # the sample was every row: the trial is the final fit
+                self._store(matrix, trial.labels, trial.centroids)
+                self.inertia_, self.engine_ = trial.inertia, trial.engine
+                return self
+            init = trial.centroids
+        result = run_kmeans(
+            matrix,
+            k,
+            engine=self.engine_,
+            init=init,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+        self._store(matrix, result.labels, result.centroids)
+        self.inertia_ = result.inertia
         return self
 
-    def _kmeans(self, matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if k <= 1:
-            return np.zeros(len(matrix), dtype=int), matrix.mean(axis=0, keepdims=True)
-        model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(matrix)
-        return model.labels_, model.cluster_centers_
+    def _state(self) -> dict[str, Any]:
+        return {"inertia": float(getattr(self, "inertia_", 0.0)), "engine": getattr(self, "engine_", "")}
 
-    def _choose_k(self, matrix: np.ndarray, n_distinct: int) -> tuple[np.ndarray, np.ndarray, int]:
-        low, high = self.k_range
-        high = min(high, n_distinct - 1, len(matrix) - 1)
-        if high < low:
-            k = min(low, n_distinct)
-            self.notes_.append(f"too few distinct customers to compare k: k={k}")
-            labels, centroids = self._kmeans(matrix, k)
-            return labels, centroids, k
-        rng = np.random.default_rng(self.random_state)
-        sample = rng.choice(len(matrix), size=min(self.silhouette_sample, len(matrix)), replace=False)
-        sample.sort()
-        best: tuple[float, int, np.ndarray, np.ndarray] | None = None
-        for k in range(low, high + 1):
-            labels, centroids = self._kmeans(matrix, k)
-            if len(np.unique(labels[sample])) < 2:
-                continue
-            score = float(silhouette_score(matrix[sample], labels[sample], random_state=self.random_state))
-            self.scores_[k] = round(score, 6)
-            if best is None or score > best[0] + 1e-9:
-                best = (score, k, labels, centroids)
-        if best is None:
-            labels, centroids = self._kmeans(matrix, low)
-            return labels, centroids, low
-        return best[2], best[3], best[1]
-
-    def _single(self, matrix: np.ndarray) -> AutoKMeans:
-        centroid = matrix.mean(axis=0, keepdims=True) if len(matrix) else np.zeros((1, matrix.shape[1]))
-        self._store(np.zeros(len(matrix), dtype=int), centroid)
-        return self
-
-    def _store(self, labels: np.ndarray, centroids: np.ndarray) -> None:
-        """Renumber segments by size (largest first, ties by centroid) and keep the centroids."""
-        sizes = np.bincount(labels, minlength=len(centroids))
-        order = sorted(range(len(centroids)), key=lambda c: (-sizes[c], tuple(np.round(centroids[c], 9))))
-        order = [c for c in order if sizes[c] > 0]
-        new_id = np.full(len(centroids), -1)
-        new_id[order] = np.arange(len(order))
-        self.labels_ = new_id[labels].astype(int)
-        self.centroids_ = centroids[order]
-        self.n_clusters_ = len(order)
-
-    def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Nearest centroid for each row of a matrix scaled like the training data."""
-        return pairwise_distances_argmin(matrix, self.centroids_)
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.inertia_ = float(state.get("inertia", 0.0))
+        self.engine_ = state.get("engine", "")

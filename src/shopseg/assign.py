@@ -1,0 +1,69 @@
+"""Place new customers into a saved run's segments without refitting: what ``shopseg assign`` does.
+
+``assign_customers(run_dir, shop)`` loads the fitted model of a run folder
+(:meth:`Segmenter.load <shopseg.pipeline.Segmenter.load>`), builds the new customers'
+features *as of the run's reference time* (so "days since last order" means the same as in
+the fitted run, however old the new file is), scales them with the saved scaler and asks
+the saved clusterer for their segments. Nothing is refitted; the same function backs the
+CLI and the API.
+
+The returned table has one row per customer of ``shop``: ``customer_id``, ``segment_id``
+(``-1`` = unassigned, when the run's algorithm leaves noise out) and ``segment_name``; plus
+``sub_segment_id`` when the model has a two-level split (``segmenter.sub_segmenter_``, a
+:class:`~shopseg.cluster.SubSegmenter`) and ``map_x`` / ``map_y`` when it has a map
+(``segmenter.map_``, a :class:`~shopseg.cluster.CustomerMap`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.cluster.base import UNASSIGNED, UNASSIGNED_NAME
+from shopseg.errors import ShopsegError
+from shopseg.features import build_features
+from shopseg.pipeline import Segmenter
+from shopseg.shop import Shop
+
+
+def saved_reference_ts(run_dir: str | Path) -> pd.Timestamp | None:
+    """The reference time (the "now" of recency) recorded in a run's ``model.json``, if any."""
+    folder = Path(run_dir)
+    path = next((p for p in (folder / "model" / "model.json", folder / "model.json") if p.exists()), None)
+    if path is None:
+        raise ShopsegError(f"{folder}: no model.json here; point to a run folder written by 'shopseg segment'.")
+    value = json.loads(path.read_text()).get("reference_ts")
+    return pd.Timestamp(value) if value else None
+
+
+def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | None = None) -> pd.DataFrame:
+    """Segment of every customer of ``shop`` under the model saved in ``run_dir`` (no refit).
+
+    ``segmenter`` may pass an already loaded model (the API keeps one in memory); by default
+    it is loaded from ``run_dir``. Returns ``customer_id``, ``segment_id``, ``segment_name``.
+    """
+    model = segmenter if segmenter is not None else Segmenter.load(run_dir)
+    features = build_features(shop, saved_reference_ts(run_dir)).frame
+    if features.empty:
+        raise ShopsegError("No customers to assign: the new files have no customer with an order or a record.")
+    ids = model.predict(features)
+    names = {**model.segment_names_, UNASSIGNED: UNASSIGNED_NAME}
+    table = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: ids.index.astype(str),
+            s.SEGMENT_ID: ids.to_numpy().astype("int64"),
+            s.SEGMENT_NAME: ids.map(names).to_numpy(),
+        }
+    )
+    sub_segmenter, customer_map = getattr(model, "sub_segmenter_", None), getattr(model, "map_", None)
+    if sub_segmenter is not None or customer_map is not None:
+        matrix = model.scaler_.transform(features)
+        if sub_segmenter is not None:
+            table["sub_segment_id"] = sub_segmenter.predict(matrix, table[s.SEGMENT_ID].to_numpy())
+        if customer_map is not None:
+            coordinates = customer_map.transform(matrix)
+            table["map_x"], table["map_y"] = coordinates[:, 0], coordinates[:, 1]
+    return table

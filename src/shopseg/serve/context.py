@@ -1,0 +1,72 @@
+"""What one app serves, in one object: the loaded run, its audiences, the key check and lazily built parts.
+
+:func:`create_app <shopseg.serve.app.create_app>` makes one :class:`ServeContext` and keeps
+it on ``app.state``; routes reach it through the :func:`context` dependency. No module
+global holds state, so two apps (two runs, or tests) live side by side.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Request
+
+from shopseg.serve.audiences import AudienceStore
+from shopseg.serve.charts import Chart
+from shopseg.serve.run_data import RunData
+from shopseg.serve.security import KeyCheck, NotAuthorised
+from shopseg.serve.taste import TasteMatcher
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value built on first use, once, even when several threads ask at the same time."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+
+@dataclass
+class ServeContext:
+    """The state of one app; see the module docstring."""
+
+    run: RunData
+    keys: KeyCheck
+    taste: Lazy[TasteMatcher]
+    overview: Lazy[list[Chart]]
+    audiences: AudienceStore = field(default_factory=AudienceStore)
+    max_body_bytes: int = 5_000_000
+
+
+def context(request: Request) -> ServeContext:
+    """FastAPI dependency: the app's :class:`ServeContext`."""
+    return request.app.state.shopseg
+
+
+#: Route parameter type for the app's context (``ctx: Ctx``).
+Ctx = Annotated[ServeContext, Depends(context)]
+
+
+def require_key(request: Request) -> None:
+    """FastAPI dependency: 401 unless the request carries the API key (header or dashboard cookie)."""
+    if not context(request).keys.authorised(request):
+        raise NotAuthorised()
+
+
+def wants_html(request: Request) -> bool:
+    """True for a browser asking for a page (Accept names text/html and not JSON)."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept

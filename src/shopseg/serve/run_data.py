@@ -1,0 +1,183 @@
+"""A saved run folder, loaded once for serving: the tables and model every route reads.
+
+The API and the dashboard answer from memory: ``segments.parquet`` (one row per customer,
+indexed by ``customer_id``), ``profiles.json``, ``run.json``, the fitted
+:class:`~shopseg.pipeline.Segmenter` and the run's product table (needed to compute the
+category shares of a newly assigned customer). ``recommendations.parquet`` is optional
+(written by the recommend stage when it ran); when present it is kept sorted by customer so
+one customer's rows are a binary search away, at any number of customers.
+
+Nothing here is mutated after loading, so one :class:`RunData` is safely shared by the
+threads that serve requests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.errors import ShopsegError
+from shopseg.features.sql import quote
+from shopseg.pipeline import Segmenter
+from shopseg.serve.priors import SharePriors
+
+STORE = "shopseg.duckdb"
+RECOMMENDATIONS = "recommendations.parquet"
+#: Columns of segments.parquet shown as a customer's scores (those present are used).
+SCORE_COLUMNS = ("clv", "p_alive", "expected_orders_365d", "churn_risk", "high_value_prob", "next_order_date_estimate")
+#: Columns of segments.parquet shown as a customer's behaviour summary.
+SUMMARY_COLUMNS = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
+LAST_ORDER = "last_order_date"
+
+
+@dataclass
+class RunData:
+    """Everything a served run answers from; build it with :meth:`load`.
+
+    ``segments``: one row per customer (index ``customer_id``, string) with the columns of
+    segments.parquet plus ``last_order_date`` (reference time minus recency) when recency is
+    known; ``profiles``: {segment id: profile dict}; ``record``: run.json;
+    ``recommendations``: customer_id, rank, product_id, score, reason sorted by customer
+    and rank, or None.
+    """
+
+    run_dir: Path
+    segments: pd.DataFrame
+    profiles: dict[int, dict[str, Any]]
+    record: dict[str, Any]
+    segmenter: Segmenter
+    reference_ts: pd.Timestamp | None
+    products: pd.DataFrame | None = None
+    titles: dict[str, str] = field(default_factory=dict)
+    priors: SharePriors | None = None
+    recommendations: pd.DataFrame | None = None
+    _recommendation_keys: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> RunData:
+        """Read a run folder written by ``shopseg segment`` (raises ShopsegError when it is not one)."""
+        run_dir = Path(run_dir)
+        missing = [n for n in ("segments.parquet", "profiles.json", "run.json") if not (run_dir / n).exists()]
+        if missing:
+            raise ShopsegError(
+                f"{run_dir}: not a shopseg run folder ({', '.join(missing)} missing). "
+                "Point --run to the --out folder of 'shopseg segment' or 'shopseg demo'."
+            )
+        record = json.loads((run_dir / "run.json").read_text())
+        segmenter = Segmenter.load(run_dir)
+        reference = record.get("reference_ts") or model_reference(run_dir)
+        reference_ts = pd.Timestamp(reference) if reference else None
+        segments = pd.read_parquet(run_dir / "segments.parquet")
+        segments[s.CUSTOMER_ID] = segments[s.CUSTOMER_ID].astype(str)
+        segments = segments.set_index(s.CUSTOMER_ID, drop=False).rename_axis(None)
+        if reference_ts is not None and "recency_days" in segments:
+            days = pd.to_timedelta(segments["recency_days"], unit="D")
+            segments[LAST_ORDER] = (reference_ts - days).dt.normalize()
+        profiles = {int(p["segment_id"]): p for p in json.loads((run_dir / "profiles.json").read_text())}
+        products = read_store_table(run_dir, "products")
+        data = cls(
+            run_dir=run_dir,
+            segments=segments,
+            profiles=profiles,
+            record=record,
+            segmenter=segmenter,
+            reference_ts=reference_ts,
+            products=products,
+            titles=product_titles(products),
+        )
+        columns = record.get("features", {}).get("all") or list(segmenter.scaler_.columns_)
+        data.priors = SharePriors.from_store(run_dir / STORE, columns)
+        data._load_recommendations()
+        return data
+
+    def _load_recommendations(self) -> None:
+        path = self.run_dir / RECOMMENDATIONS
+        if not path.exists():
+            return
+        table = pd.read_parquet(path)
+        table[s.CUSTOMER_ID] = table[s.CUSTOMER_ID].astype(str)
+        order = [s.CUSTOMER_ID, "rank"] if "rank" in table else [s.CUSTOMER_ID]
+        self.recommendations = table.sort_values(order, kind="stable").reset_index(drop=True)
+        self._recommendation_keys = self.recommendations[s.CUSTOMER_ID].to_numpy(dtype=object)
+
+    @property
+    def store_path(self) -> Path:
+        return self.run_dir / STORE
+
+    def segment_names(self) -> dict[int, str]:
+        """{segment id: name} for every segment of the run."""
+        return {segment_id: str(p.get("name", segment_id)) for segment_id, p in self.profiles.items()}
+
+    def customer(self, customer_id: str) -> pd.Series | None:
+        """The customer's row of segments.parquet, or None for an unknown id."""
+        try:
+            return self.segments.loc[customer_id] if customer_id in self.segments.index else None
+        except (KeyError, TypeError):
+            return None
+
+    def recommendations_for(self, customer_id: str) -> list[dict[str, Any]] | None:
+        """The customer's recommendations by rank ([] when none); None when the run has none at all."""
+        if self.recommendations is None or self._recommendation_keys is None:
+            return None
+        keys = self._recommendation_keys
+        start = int(np.searchsorted(keys, customer_id, side="left"))
+        stop = int(np.searchsorted(keys, customer_id, side="right"))
+        rows = self.recommendations.iloc[start:stop].drop(columns=[s.CUSTOMER_ID])
+        records = [jsonable(row) for row in rows.to_dict("records")]
+        for row in records:
+            if row.get(s.PRODUCT_ID) in self.titles:
+                row.setdefault(s.TITLE, self.titles[row[s.PRODUCT_ID]])
+        return records
+
+
+def product_titles(products: pd.DataFrame | None) -> dict[str, str]:
+    """{product id: title} from a product table ({} without one or without titles)."""
+    if products is None or s.TITLE not in products:
+        return {}
+    titled = products.dropna(subset=[s.TITLE])
+    return dict(zip(titled[s.PRODUCT_ID].astype(str), titled[s.TITLE].astype(str), strict=True))
+
+
+def model_reference(run_dir: Path) -> str | None:
+    """The reference time ("now" of recency) saved in the run's model.json, if any."""
+    for path in (run_dir / "model" / "model.json", run_dir / "model.json"):
+        if path.exists():
+            return json.loads(path.read_text()).get("reference_ts")
+    return None
+
+
+def read_store_table(run_dir: Path, name: str) -> pd.DataFrame | None:
+    """One table of the run's shopseg.duckdb, or None when the store or the table is absent."""
+    path = run_dir / STORE
+    if not path.exists():
+        return None
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        if name not in names:
+            return None
+        return connection.execute(f"SELECT * FROM {quote(name)}").df()
+    finally:
+        connection.close()
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """A record with numpy/pandas scalars made JSON-friendly: NaN/NaT -> None, timestamps -> ISO text."""
+    clean: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None or (not isinstance(value, str | bytes | list | dict) and pd.isna(value)):
+            clean[key] = None
+        elif isinstance(value, pd.Timestamp):
+            clean[key] = value.isoformat()
+        elif isinstance(value, np.generic):
+            clean[key] = value.item()
+        else:
+            clean[key] = value
+    return clean
