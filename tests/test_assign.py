@@ -47,8 +47,10 @@ def test_saved_run_assigns_new_customers_as_the_fitted_model_does(tmp_path: Path
     table = assign_customers(tmp_path / "run", new)
     assert list(table.columns) == [s.CUSTOMER_ID, s.SEGMENT_ID, s.SEGMENT_NAME]
     assert len(table) == len(new.customer_ids()) and table[s.SEGMENT_NAME].notna().all()
-    # Same as the in-memory model, features taken at the fitted run's reference time.
-    expected = model.predict(build_features(new, model.features_.reference_ts).frame)
+    # Same as the in-memory model: features at the fitted run's reference time and share priors.
+    expected = model.predict(new)
+    context = build_features(new, model.features_.reference_ts, priors=model.features_.priors).frame
+    np.testing.assert_array_equal(model.predict(context).to_numpy(), expected.to_numpy())
     np.testing.assert_array_equal(table[s.SEGMENT_ID].to_numpy(), expected.to_numpy())
 
 

@@ -46,7 +46,10 @@ def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | 
     it is loaded from ``run_dir``. Returns ``customer_id``, ``segment_id``, ``segment_name``.
     """
     model = segmenter if segmenter is not None else Segmenter.load(run_dir)
-    features = build_features(shop, saved_reference_ts(run_dir)).frame
+    reference, priors = model.feature_context_
+    features = build_features(
+        shop, reference if reference is not None else saved_reference_ts(run_dir), priors=priors
+    ).frame
     if features.empty:
         raise ShopsegError("No customers to assign: the new files have no customer with an order or a record.")
     ids = model.predict(features)

@@ -135,6 +135,13 @@ class Segmenter:
         return profiles
 
     @property
+    def feature_context_(self) -> tuple[pd.Timestamp | None, dict[str, float] | None]:
+        """(reference time, share priors) of the features the model was fitted on."""
+        if self.features_ is None:
+            return None, None
+        return self.features_.reference_ts, self.features_.priors or None
+
+    @property
     def segment_names_(self) -> dict[int, str]:
         return {p.segment_id: p.name for p in self.profiles_}
 
@@ -143,9 +150,17 @@ class Segmenter:
             raise ShopsegError("This Segmenter is not fitted yet: call fit(shop) or Segmenter.load(run_dir).")
 
     def predict(self, data: Shop | pd.DataFrame) -> pd.Series:
-        """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit."""
+        """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit.
+
+        A shop's features are built as of the fitted model's reference time and with its
+        shop-wide share priors, so a customer gets the same features alone as in the shop.
+        """
         self._check_fitted()
-        features = build_features(data).frame if isinstance(data, Shop) else data
+        if isinstance(data, Shop):
+            reference, priors = self.feature_context_
+            features = build_features(data, reference_ts=reference, priors=priors).frame
+        else:
+            features = data
         ids = self._map(self.clusterer_.predict(self.scaler_.transform(features)))
         return pd.Series(ids, index=features.index, name=s.SEGMENT_ID)
 
@@ -180,6 +195,7 @@ class Segmenter:
             "silhouette_by_k": {str(k): v for k, v in self.clusterer_.scores_.items()},
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
             "segment_map": {str(k): v for k, v in self.segment_map_.items()},
+            "feature_priors": self.features_.priors,
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -209,6 +225,10 @@ class Segmenter:
         clusterer.scores_ = {int(k): v for k, v in data["silhouette_by_k"].items()}
         segmenter.clusterer_ = clusterer
         segmenter.segment_map_ = {int(k): int(v) for k, v in data["segment_map"].items()}
+        reference = pd.Timestamp(data["reference_ts"]) if data.get("reference_ts") else None
+        segmenter.features_ = FeatureSet(
+            frame=pd.DataFrame(), segmentation_columns=[], reference_ts=reference, priors=data.get("feature_priors", {})
+        )
         names = {int(k): v for k, v in data["segment_names"].items()}
         segmenter.profiles_ = [
             SegmentProfile(segment_id=k, name=v, size=0, share=0.0, means={}, medians={}, distinguishing=[])

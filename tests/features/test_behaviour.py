@@ -90,3 +90,16 @@ def test_build_features_adds_categories_attributes_and_engagement() -> None:
     assert frame.loc["b", "age"] == 50.0 and frame.loc["b", "gender=m"] == 1.0
     assert "category_share_outdoor" in features.segmentation_columns
     assert "month_share_01" not in features.segmentation_columns  # kept for profiles only
+
+
+def test_a_customer_alone_gets_the_same_features_with_the_shops_priors() -> None:
+    products = pd.DataFrame({s.PRODUCT_ID: ["p1", "p2", "p3"], s.CATEGORY: ["outdoor", "beauty", "outdoor"]})
+    shop = Shop(orders=ORDERS, products=products)
+    full = build_features(shop, REFERENCE)
+    alone = Shop(orders=ORDERS[ORDERS[s.CUSTOMER_ID] == "b"], products=products)
+    single = build_features(alone, full.reference_ts, priors=full.priors)
+    pd.testing.assert_series_equal(single.frame.loc["b"], full.frame.loc["b"][single.frame.columns])
+    assert set(single.frame.columns) == set(full.frame.columns)
+    # Without the priors, b's shares would shrink towards b's own habits: not the same point.
+    naive = build_features(alone, full.reference_ts)
+    assert naive.frame.loc["b", "weekend_share"] != full.frame.loc["b", "weekend_share"]

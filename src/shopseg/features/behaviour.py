@@ -68,17 +68,58 @@ def has_time_of_day(orders: pd.DataFrame) -> bool:
     return bool(((ts.dt.hour != 0) | (ts.dt.minute != 0)).mean() > 0.05)
 
 
-def behaviour_features(orders: pd.DataFrame, reference_ts: pd.Timestamp | None = None) -> pd.DataFrame:
-    """One row per customer of ``orders`` (canonical order lines); see the module docstring."""
+def share_conditions(hours: bool) -> dict[str, str]:
+    """SQL condition on ``order_ts`` for every habit share column."""
+    conditions = {"weekend_share": "isodow(order_ts) >= 6"}
+    conditions |= {f"weekday_share_{d}": f"isodow(order_ts) = {i + 1}" for i, d in enumerate(WEEKDAYS)}
+    if hours:
+        conditions |= {
+            f"hour_share_{band}": f"hour(order_ts) >= {lo} AND hour(order_ts) < {hi}"
+            for band, (lo, hi) in HOUR_BANDS.items()
+        }
+    conditions |= {f"month_share_{m:02d}": f"month(order_ts) = {m}" for m in range(1, 13)}
+    return conditions
+
+
+def habit_priors(orders: pd.DataFrame) -> dict[str, float]:
+    """The shop-wide share of purchase orders for every habit share column.
+
+    Saved with a fitted model, so that customers assigned later (even one at a time) are
+    shrunk towards the same shop shares as the customers the model was fitted on.
+    """
+    conditions = share_conditions(has_time_of_day(orders))
+    columns = ", ".join(f"avg(CASE WHEN {c} THEN 1.0 ELSE 0.0 END) AS {name}" for name, c in conditions.items())
+    lines = orders.loc[~orders[s.IS_RETURN], [s.CUSTOMER_ID, s.ORDER_ID, s.TS]]
+    query = f"""
+    WITH purchase_orders AS (SELECT customer_id, order_id, min(ts) AS order_ts FROM lines GROUP BY ALL)
+    SELECT {columns} FROM purchase_orders
+    """
+    row = run_sql(query, lines=lines).iloc[0]
+    return {name: float(value) if pd.notna(value) else 0.0 for name, value in row.items()}
+
+
+def behaviour_features(
+    orders: pd.DataFrame, reference_ts: pd.Timestamp | None = None, share_priors: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """One row per customer of ``orders`` (canonical order lines); see the module docstring.
+
+    ``share_priors`` (from :func:`habit_priors` on the shop a model was fitted on) fixes
+    the shop shares that habit shares are shrunk towards; by default they come from ``orders``.
+    """
     reference = reference_ts if reference_ts is not None else default_reference(orders)
     lines = orders[[s.CUSTOMER_ID, s.ORDER_ID, s.TS, s.AMOUNT, s.IS_RETURN]].copy()
     lines["quantity_"] = orders[s.QUANTITY].abs() if s.QUANTITY in orders else 1.0
     lines["product_"] = orders.get(s.PRODUCT_ID)
-    hours = has_time_of_day(orders)
+    if share_priors is None:
+        hours = has_time_of_day(orders)
+    else:
+        hours = any(name.startswith("hour_share_") for name in share_priors)
 
     def share(condition: str, name: str) -> str:
         """Share of a customer's orders meeting ``condition``, shrunk towards the shop's share."""
         shop_share = f"(SELECT avg(CASE WHEN {condition} THEN 1.0 ELSE 0.0 END) FROM purchase_orders)"
+        if share_priors is not None and name in share_priors:
+            shop_share = repr(float(share_priors[name]))
         hits = f"sum(CASE WHEN {condition} THEN 1.0 ELSE 0.0 END)"
         return f"({hits} + {SHARE_PRIOR_ORDERS} * {shop_share}) / (count(*) + {SHARE_PRIOR_ORDERS}) AS {name}"
 

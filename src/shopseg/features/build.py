@@ -17,8 +17,8 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.features.attributes import attribute_features
-from shopseg.features.behaviour import CORE, HOUR_BANDS, behaviour_features, default_reference
-from shopseg.features.categories import category_shares
+from shopseg.features.behaviour import CORE, HOUR_BANDS, behaviour_features, default_reference, habit_priors
+from shopseg.features.categories import category_priors, category_shares
 from shopseg.features.engagement import event_features, review_features
 from shopseg.shop import Shop
 
@@ -34,6 +34,7 @@ class FeatureSet:
     segmentation_columns: list[str]
     reference_ts: pd.Timestamp | None = None
     groups: dict[str, list[str]] = field(default_factory=dict)
+    priors: dict[str, float] = field(default_factory=dict)
 
     @property
     def segmentation_blocks(self) -> dict[str, list[str]]:
@@ -43,19 +44,29 @@ class FeatureSet:
         return {name: columns for name, columns in blocks.items() if columns}
 
 
-def build_features(shop: Shop, reference_ts: pd.Timestamp | None = None) -> FeatureSet:
-    """Every feature the shop's tables support; see the module docstring."""
+def build_features(
+    shop: Shop, reference_ts: pd.Timestamp | None = None, priors: dict[str, float] | None = None
+) -> FeatureSet:
+    """Every feature the shop's tables support; see the module docstring.
+
+    To place new customers in a fitted model's space, pass the model's ``reference_ts``
+    and ``priors`` (the shop shares that habit and category shares are shrunk towards):
+    then a customer's features do not depend on who else is in ``shop``.
+    """
     customers = shop.customer_ids()
     parts: list[pd.DataFrame] = []
     groups: dict[str, list[str]] = {}
     has_orders = shop.orders is not None and not shop.orders.empty
     if has_orders:
         reference_ts = reference_ts if reference_ts is not None else default_reference(shop.orders)
-        behaviour = behaviour_features(shop.orders, reference_ts)
+        if priors is None:
+            priors = habit_priors(shop.orders) | category_priors(shop.orders, shop.products)
+        behaviour = behaviour_features(shop.orders, reference_ts, share_priors=priors)
         parts.append(behaviour)
         groups["behaviour"] = [c for c in CORE if c in behaviour]
         groups["habits"] = [c for c in _HABITS if c in behaviour]
-        shares = category_shares(shop.orders, shop.products)
+        category_part = {k: v for k, v in priors.items() if k.startswith("category_share_")}
+        shares = category_shares(shop.orders, shop.products, priors=category_part) if category_part else None
         if shares is not None:
             parts.append(shares)
             groups["taste"] = list(shares.columns)
@@ -84,5 +95,9 @@ def build_features(shop: Shop, reference_ts: pd.Timestamp | None = None) -> Feat
     columns = [c for group in used for c in groups[group] if c in frame]
     columns = list(dict.fromkeys(columns))
     return FeatureSet(
-        frame=frame.astype("float64"), segmentation_columns=columns, reference_ts=reference_ts, groups=groups
+        frame=frame.astype("float64"),
+        segmentation_columns=columns,
+        reference_ts=reference_ts,
+        groups=groups,
+        priors=priors or {},
     )

@@ -173,9 +173,9 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
             "recency reads as zero days; pass reference_ts to measure from another date"
         )
     shop = Shop(orders=orders, products=run.products, reviews=reviews, events=events)
-    features = build_features(shop, reference).frame
-    if run.priors is not None:  # shrink shares towards the run's shop shares, as in the batch
-        features = run.priors.shrink(features, orders, run.products)
+    # The run's share priors: habit and category shares shrink towards the fitted shop's shares.
+    _, priors = run.segmenter.feature_context_
+    features = build_features(shop, reference, priors=priors).frame
     if reference is not None and "recency_days" in features:
         features["recency_days"] = features["recency_days"].clip(lower=0.0)
     segment_id = int(run.segmenter.predict(features).iloc[0])

@@ -26,7 +26,6 @@ from shopseg import schema as s
 from shopseg.errors import ShopsegError
 from shopseg.features.sql import quote
 from shopseg.pipeline import Segmenter
-from shopseg.serve.priors import SharePriors
 
 STORE = "shopseg.duckdb"
 RECOMMENDATIONS = "recommendations.parquet"
@@ -56,7 +55,6 @@ class RunData:
     reference_ts: pd.Timestamp | None
     products: pd.DataFrame | None = None
     titles: dict[str, str] = field(default_factory=dict)
-    priors: SharePriors | None = None
     recommendations: pd.DataFrame | None = None
     _recommendation_keys: np.ndarray | None = field(default=None, repr=False)
 
@@ -92,8 +90,6 @@ class RunData:
             products=products,
             titles=product_titles(products),
         )
-        columns = record.get("features", {}).get("all") or list(segmenter.scaler_.columns_)
-        data.priors = SharePriors.from_store(run_dir / STORE, columns)
         data._load_recommendations()
         return data
 
