@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import shopseg.runner
@@ -260,3 +261,20 @@ def test_config_file_with_an_unknown_setting_exits_2(cli: Cli, tmp_path: Path) -
     config.write_text('orders = "o.csv"\nclusters = 4\n')
     code, _, err = cli("segment", "--config", config, "--out", tmp_path / "out")
     assert code == 2 and "unknown setting 'clusters'" in err
+
+
+def test_assign_places_new_customers_with_a_saved_run(cli: Cli, tmp_path: Path) -> None:
+    from shopseg.generate import generate_shop, write_shop
+
+    paths = write_shop(generate_shop(400, seed=5), tmp_path / "shop")
+    run = tmp_path / "run"
+    code, _, err = cli("segment", "--orders", paths["orders"], "--k", "3", "--no-value", "--out", run)
+    assert code == 0, err
+    out = tmp_path / "assigned"
+    code, stdout, err = cli("assign", "--model", run, "--orders", paths["orders"], "--out", out)
+    assert code == 0, err
+    assigned = pd.read_parquet(out / "assignments.parquet").set_index("customer_id")["segment_id"]
+    fitted = pd.read_parquet(run / "segments.parquet").set_index("customer_id")["segment_id"]
+    # The same customers assigned from the saved model land where the fit put them.
+    assert (assigned.loc[fitted.index] == fitted).mean() == 1.0
+    assert "customers assigned" in stdout

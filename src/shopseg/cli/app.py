@@ -252,6 +252,41 @@ def validate(
 
 
 @app.command()
+def assign(
+    model: Annotated[Path, typer.Option("--model", help="A run folder written by 'shopseg segment'.")],
+    orders: OrdersOpt = None,
+    customers: CustomersOpt = None,
+    products: ProductsOpt = None,
+    reviews: ReviewsOpt = None,
+    events: EventsOpt = None,
+    format: FormatOpt = None,
+    map: MapOpt = None,
+    date_format: DateFormatOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for assignments.parquet/.csv.")] = Path("shopseg-assigned"),
+    config: ConfigOpt = None,
+) -> None:
+    """Place new customers into a saved run's segments, without refitting."""
+    from shopseg.assign import assign_customers
+    from shopseg.export.run_folder import prepare_output, write_atomically
+    from shopseg.export.safe_csv import write_safe_csv
+
+    inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
+    inputs.pop("_settings")
+    prepare_output(out)
+    table = assign_customers(model, load_shop(**inputs))
+
+    def write(folder: Path) -> None:
+        table.to_parquet(folder / "assignments.parquet", index=False)
+        write_safe_csv(table, folder / "assignments.csv")
+
+    write_atomically(out, write)
+    counts = table.groupby(["segment_id", "segment_name"]).size().reset_index(name="customers")
+    for row in counts.itertuples(index=False):
+        console.print(f"  {row.segment_id:>3}  {_escape(str(row.segment_name))}: {row.customers:,}")
+    console.print(f"{len(table):,} customers assigned; written to {_escape(str(out))}/assignments.parquet and .csv")
+
+
+@app.command()
 def generate(
     customers: Annotated[int, typer.Option("--customers", help="Number of customers.", min=1)] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same shop).")] = 0,
