@@ -330,7 +330,7 @@ def assign_section(n_customers: int, holdout: float, algorithms: list[str]) -> p
             assigned = assign_customers(folder, new).set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
             seconds = time.perf_counter() - started
             # The fitted clusterer itself (what a saved model gives once model/ keeps it whole).
-            in_memory = fitted.predict(build_features(new, fitted.features_.reference_ts).frame)
+            in_memory = fitted.predict(new)
             in_memory.index = in_memory.index.astype(str)
         refit = Segmenter(algorithm=algorithm, random_state=0, value=False).fit(shop)
         refit_ids = pd.Series(refit.labels_, index=refit.features_.frame.index.astype(str))

@@ -84,3 +84,13 @@ def test_stability_checks_its_inputs(make_blobs: MakeBlobs) -> None:
         assess_stability(model, matrix[:10])
     with pytest.raises(ShopsegError, match="method"):
         assess_stability(model, matrix, method="jackknife")
+
+
+def test_relabel_combines_merged_segments(make_blobs: MakeBlobs) -> None:
+    matrix, _ = make_blobs(centres=4)
+    model = AutoKMeans(k=4, random_state=0).fit(matrix)
+    report = assess_stability(model, matrix, n_refits=5, random_state=0)
+    merged = report.relabel({0: 0, 1: 1, 2: 1, 3: 2})
+    assert merged.table["segment_id"].tolist() == [0, 1, 2]
+    assert merged.table["size"].tolist() == [60, 120, 60]
+    assert merged.summary["unstable_segments"] == []

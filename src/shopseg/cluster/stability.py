@@ -63,6 +63,36 @@ class StabilityReport:
     def unstable(self) -> list[int]:
         return [int(s) for s in self.table.loc[~self.table["stable"], "segment_id"] if s != UNASSIGNED]
 
+    def relabel(self, mapping: dict[int, int]) -> StabilityReport:
+        """The report under other segment ids, e.g. the pipeline's after small segments are merged.
+
+        ``mapping`` is {fitted id: published id}; ids it lacks (and -1) stay as they are.
+        Segments mapped to one id are combined: sizes add up, ``jaccard_mean`` and
+        ``dissolved_share`` are size-weighted means, ``jaccard_min`` the minimum.
+        """
+        table = self.table.copy()
+        table["segment_id"] = [
+            mapping.get(int(i), int(i)) if i != UNASSIGNED else UNASSIGNED for i in table["segment_id"]
+        ]
+        threshold = self.summary.get("threshold", DEFAULT_THRESHOLD)
+        rows = []
+        for segment, group in table.groupby("segment_id", sort=True):
+            weights = group["size"].to_numpy()
+            jaccard = float(np.average(group["jaccard_mean"], weights=weights))
+            rows.append(
+                {
+                    "segment_id": int(segment),
+                    "size": int(weights.sum()),
+                    "jaccard_mean": round(jaccard, 4),
+                    "jaccard_min": float(group["jaccard_min"].min()),
+                    "dissolved_share": round(float(np.average(group["dissolved_share"], weights=weights)), 4),
+                    "stable": bool(jaccard >= threshold and segment != UNASSIGNED),
+                }
+            )
+        report = StabilityReport(table=pd.DataFrame(rows), summary=dict(self.summary))
+        report.summary["unstable_segments"] = report.unstable()
+        return report
+
 
 def best_jaccard(reference: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each group of ``reference`` (sorted ids), its highest Jaccard with any group of ``other``.
