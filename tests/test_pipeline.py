@@ -65,7 +65,7 @@ def test_saved_model_assigns_without_refit(formats_dir: Path, tmp_path: Path) ->
     assert model.clusterer_.n_clusters_ == 3
     model.save(tmp_path / "model")
     text = (tmp_path / "model" / "model.json").read_text()
-    assert json.loads(text)["model_version"] == 3  # JSON, not pickle
+    assert json.loads(text)["model_version"] == 4  # JSON, not pickle
     loaded = Segmenter.load(tmp_path)
     predicted = loaded.predict(model.features_.frame)
     assert (predicted.to_numpy() == model.labels_).all()

@@ -21,7 +21,20 @@ import numpy as np
 import pandas as pd
 
 from shopseg import schema as s
-from shopseg.cluster import ALGORITHMS, AutoKMeans, BlockScaler
+from shopseg.cluster import (
+    ALGORITHMS,
+    UNASSIGNED,
+    UNASSIGNED_NAME,
+    BaseClusterer,
+    BlockScaler,
+    CustomerMap,
+    StabilityReport,
+    assess_stability,
+    load_clusterer,
+    load_document,
+    save_clusterer,
+    save_document,
+)
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features import FeatureSet, build_features
 from shopseg.profile import SegmentProfile, profile_segments
@@ -30,7 +43,7 @@ from shopseg.profile.privacy import add_laplace_noise, merge_small_segments
 from shopseg.shop import Shop
 from shopseg.value import ValueResult, customer_value
 
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 
 #: Features shown beside each customer's segment in ``segments.parquet`` when present.
 SUMMARY_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
@@ -57,11 +70,16 @@ class Segmenter:
     llm_timeout: float = 60.0
     value: bool = True
     block_weights: dict[str, float] | None = None
+    noise: str = "unassigned"
+    map_method: str | None = "pca"
+    stability_refits: int = 20
     on_step: StepCallback | None = None
 
     features_: FeatureSet | None = field(default=None, repr=False)
     scaler_: BlockScaler | None = field(default=None, repr=False)
-    clusterer_: AutoKMeans | None = field(default=None, repr=False)
+    clusterer_: BaseClusterer | None = field(default=None, repr=False)
+    stability_: StabilityReport | None = field(default=None, repr=False)
+    map_: CustomerMap | None = field(default=None, repr=False)
     labels_: np.ndarray | None = field(default=None, repr=False)
     profiles_: list[SegmentProfile] = field(default_factory=list, repr=False)
     segment_map_: dict[int, int] = field(default_factory=dict, repr=False)
@@ -98,20 +116,38 @@ class Segmenter:
             self.scaler_ = BlockScaler(blocks=self.features_.segmentation_blocks, weights=weights).fit(frame)
             matrix = self.scaler_.transform(frame)
         with self._step("cluster"):
-            algorithm = ALGORITHMS[self.algorithm]
-            self.clusterer_ = algorithm(k=self.k, k_range=self.k_range, random_state=self.random_state).fit(matrix)
-            self.segment_map_, self.notes_ = merge_small_segments(
-                matrix, self.clusterer_.labels_, self.min_segment_size
-            )
-            self.labels_ = self._map(self.clusterer_.labels_)
+            params: dict[str, object] = {"k": self.k, "k_range": self.k_range, "random_state": self.random_state}
+            if self.algorithm == "hdbscan":
+                params["noise"] = self.noise
+            self.clusterer_ = ALGORITHMS[self.algorithm](**params).fit(matrix)
+            raw = np.asarray(self.clusterer_.labels_)
+            kept = raw >= 0
+            self.segment_map_, self.notes_ = merge_small_segments(matrix[kept], raw[kept], self.min_segment_size)
+            self.labels_ = self._map(raw)
+        if self.stability_refits > 0 and len(matrix) >= 50:
+            with self._step("stability"):
+                report = assess_stability(
+                    self.clusterer_, matrix, n_refits=self.stability_refits, random_state=self.random_state
+                )
+                self.stability_ = report.relabel(self.segment_map_)
+        if self.map_method:
+            with self._step("map"):
+                self.map_ = CustomerMap(method=self.map_method, random_state=self.random_state).fit(matrix)
         if self.value and shop.orders is not None and not shop.orders.empty:
             with self._step("value"):
                 self.value_ = customer_value(shop.orders, random_state=self.random_state)
         value_frame = self.value_.frame if self.value_ is not None else None
         with self._step("profile"):
+            assigned = self.labels_ >= 0
             self.profiles_ = profile_segments(
-                frame, self.labels_, self.scaler_.columns_, shop=shop, matrix=matrix, value=value_frame
+                frame[assigned],
+                self.labels_[assigned],
+                self.scaler_.columns_,
+                shop=shop,
+                matrix=matrix[assigned],
+                value=value_frame,
             )
+            self._attach_stability()
         if self.llm:
             with self._step("llm"):
                 namer = LLMNamer(self.llm, timeout=self.llm_timeout)
@@ -120,12 +156,31 @@ class Segmenter:
                 self.naming_report_ = result.report
         return self
 
+    def _attach_stability(self) -> None:
+        """Each profile gets its bootstrap Jaccard and a stable/unstable flag."""
+        if self.stability_ is None:
+            return
+        table = self.stability_.table.set_index("segment_id")
+        for profile in self.profiles_:
+            if profile.segment_id in table.index:
+                row = table.loc[profile.segment_id]
+                profile.stability = {
+                    "jaccard_mean": round(float(row["jaccard_mean"]), 4),
+                    "jaccard_min": round(float(row["jaccard_min"]), 4),
+                    "stable": bool(row["stable"]),
+                    "unstable": not bool(row["stable"]),
+                }
+
     def _map(self, raw_labels: np.ndarray) -> np.ndarray:
-        """Raw cluster ids -> published segment ids (small segments merged, ids by size)."""
+        """Raw cluster ids -> published segment ids (small segments merged, ids by size; noise stays -1)."""
+        raw = np.asarray(raw_labels, dtype="int64")
         lookup = np.zeros(max(self.segment_map_, default=0) + 1, dtype="int64")
-        for raw, kept in self.segment_map_.items():
-            lookup[raw] = kept
-        return lookup[np.asarray(raw_labels, dtype="int64")]
+        for source, kept in self.segment_map_.items():
+            lookup[source] = kept
+        mapped = np.full(len(raw), UNASSIGNED, dtype="int64")
+        assigned = raw >= 0
+        mapped[assigned] = lookup[raw[assigned]]
+        return mapped
 
     def published_profiles(self) -> list[dict[str, object]]:
         """Profiles as written to profiles.json: with Laplace noise when ``dp_epsilon`` is set."""
@@ -143,7 +198,7 @@ class Segmenter:
 
     @property
     def segment_names_(self) -> dict[int, str]:
-        return {p.segment_id: p.name for p in self.profiles_}
+        return {p.segment_id: p.name for p in self.profiles_} | {UNASSIGNED: UNASSIGNED_NAME}
 
     def _check_fitted(self) -> None:
         if self.clusterer_ is None or self.scaler_ is None:
@@ -174,6 +229,8 @@ class Segmenter:
         table[s.SEGMENT_NAME] = table[s.SEGMENT_ID].map(self.segment_names_)
         for column in summary:
             table[column] = frame[column].to_numpy()
+        if self.map_ is not None:
+            table["map_x"], table["map_y"] = self.map_.coordinates_[:, 0], self.map_.coordinates_[:, 1]
         if self.value_ is not None and self.value_.frame is not None:
             value = self.value_.frame.reindex(frame.index)
             for column in value.columns:
@@ -191,17 +248,26 @@ class Segmenter:
             "k_range": list(self.k_range),
             "reference_ts": str(self.features_.reference_ts) if self.features_.reference_ts is not None else None,
             "scaler": self.scaler_.to_dict(),
-            "centroids": self.clusterer_.centroids_.tolist(),
-            "silhouette_by_k": {str(k): v for k, v in self.clusterer_.scores_.items()},
+            "clusterer": {"file": "clusterer.json", "kind": getattr(self.clusterer_, "kind", self.algorithm)},
+            "selection": {
+                "criterion": getattr(self.clusterer_, "criterion_", None),
+                "rule": getattr(self.clusterer_, "selection_rule_", None),
+                "scores_by_k": {str(k): v for k, v in self.clusterer_.scores_.items()},
+            },
+            "noise": self.noise,
+            "map": self.map_method if self.map_ is not None else None,
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
             "segment_map": {str(k): v for k, v in self.segment_map_.items()},
             "feature_priors": self.features_.priors,
         }
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.json`` into ``folder``."""
+        """Write ``model.json``, the clusterer (JSON + npz) and the map into ``folder``."""
         path = Path(folder) / "model.json"
         path.parent.mkdir(parents=True, exist_ok=True)
+        save_clusterer(self.clusterer_, path.parent)
+        if self.map_ is not None:
+            save_document(self.map_.to_dict(), path.parent, "map")
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
@@ -219,17 +285,16 @@ class Segmenter:
             k=data["k"], k_range=tuple(data["k_range"]), algorithm=data["algorithm"], random_state=data["random_state"]
         )
         segmenter.scaler_ = BlockScaler.from_dict(data["scaler"])
-        clusterer = AutoKMeans(k=data["k"], random_state=data["random_state"])
-        clusterer.centroids_ = np.array(data["centroids"], dtype="float64")
-        clusterer.n_clusters_ = len(clusterer.centroids_)
-        clusterer.scores_ = {int(k): v for k, v in data["silhouette_by_k"].items()}
-        segmenter.clusterer_ = clusterer
+        segmenter.clusterer_ = load_clusterer(path.parent)
+        segmenter.noise = data.get("noise", "unassigned")
+        if (path.parent / "map.json").exists():
+            segmenter.map_ = CustomerMap.from_dict(load_document(path.parent, "map"))
         segmenter.segment_map_ = {int(k): int(v) for k, v in data["segment_map"].items()}
         reference = pd.Timestamp(data["reference_ts"]) if data.get("reference_ts") else None
         segmenter.features_ = FeatureSet(
             frame=pd.DataFrame(), segmentation_columns=[], reference_ts=reference, priors=data.get("feature_priors", {})
         )
-        names = {int(k): v for k, v in data["segment_names"].items()}
+        names = {int(k): v for k, v in data["segment_names"].items() if int(k) != UNASSIGNED}
         segmenter.profiles_ = [
             SegmentProfile(segment_id=k, name=v, size=0, share=0.0, means={}, medians={}, distinguishing=[])
             for k, v in sorted(names.items())

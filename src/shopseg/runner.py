@@ -49,6 +49,8 @@ def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]
         min_segment_size=segmenter.min_segment_size,
         block_weights=segmenter.block_weights,
         value=False,
+        stability_refits=0,
+        map_method=None,
     ).fit(Shop(orders=calibration, products=shop.products))
     labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
     table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
@@ -82,9 +84,18 @@ def run_record(
             "algorithm": segmenter.algorithm,
             "k_chosen": clusterer.n_clusters_,
             "k_requested": segmenter.k,
-            "selection": "fixed by --k" if segmenter.k else "highest silhouette over k range",
-            "silhouette_by_k": clusterer.scores_,
+            "selection": "fixed by --k" if segmenter.k else (clusterer.selection_rule_ or "automatic"),
+            "criterion": clusterer.criterion_,
+            "silhouette_by_k": clusterer.scores_ if clusterer.criterion_ in (None, "silhouette") else {},
+            "scores_by_k": clusterer.scores_,
+            "engine": getattr(clusterer, "engine_", None),
+            "map": segmenter.map_method if segmenter.map_ is not None else None,
         },
+        "stability": (
+            {**segmenter.stability_.summary, "segments": segmenter.stability_.table.to_dict("records")}
+            if segmenter.stability_ is not None
+            else None
+        ),
         "segments": [
             {"segment_id": p["segment_id"], "name": p["name"], "size": p["size"], "share": p["share"]}
             for p in segmenter.published_profiles()
@@ -121,6 +132,10 @@ def run_segmentation(
     dp_epsilon: float | None = None,
     llm: str | None = None,
     value: bool = True,
+    algorithm: str = "kmeans",
+    noise: str = "unassigned",
+    map_method: str | None = "pca",
+    stability_refits: int = 20,
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Read, segment and write a run folder; see the module docstring."""
@@ -151,6 +166,10 @@ def run_segmentation(
         dp_epsilon=dp_epsilon,
         llm=llm,
         value=value,
+        algorithm=algorithm,
+        noise=noise,
+        map_method=map_method,
+        stability_refits=stability_refits,
         on_step=on_step,
     ).fit(shop)
     timings.update(segmenter.timings_)
@@ -164,6 +183,10 @@ def run_segmentation(
         "min_segment_size": min_segment_size,
         "dp_epsilon": dp_epsilon,
         "llm": llm,
+        "algorithm": algorithm,
+        "noise": noise,
+        "map": map_method,
+        "stability_refits": stability_refits,
         "out": str(out_dir),
     }
     if segmenter.value_ is not None and segmenter.value_.available:

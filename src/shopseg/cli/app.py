@@ -18,6 +18,7 @@ from shopseg.cli.config import read_config
 from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table, validity_table
 from shopseg.cli.serve_command import audience, serve
 from shopseg.cli.value_command import value
+from shopseg.cluster import ALGORITHMS
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
 
@@ -171,6 +172,19 @@ def segment(
     no_value: Annotated[
         bool, typer.Option("--no-value", help="Skip CLV / P(alive) / churn predictions (faster).")
     ] = False,
+    algorithm: Annotated[
+        str, typer.Option("--algorithm", help="Clustering algorithm: kmeans, gmm, hdbscan, ward or dec (needs torch).")
+    ] = "kmeans",
+    noise: Annotated[
+        str,
+        typer.Option(
+            "--noise", help="HDBSCAN only: 'unassigned' keeps noise apart (segment -1), 'nearest' assigns it."
+        ),
+    ] = "unassigned",
+    map_method: Annotated[str, typer.Option("--map-method", help="2-D customer map: pca, umap, auto or none.")] = "pca",
+    stability_refits: Annotated[
+        int, typer.Option("--stability-refits", min=0, help="Bootstrap refits to measure stability (0 skips).")
+    ] = 20,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
     from shopseg.runner import run_segmentation
@@ -189,6 +203,10 @@ def segment(
             dp_epsilon=dp_epsilon,
             llm=llm,
             value=not no_value,
+            algorithm=_choice("--algorithm", algorithm, sorted(ALGORITHMS)),
+            noise=_choice("--noise", noise, ["unassigned", "nearest"]),
+            map_method=None if map_method == "none" else _choice("--map-method", map_method, ["pca", "umap", "auto"]),
+            stability_refits=stability_refits,
             on_step=progress,
         )
     console.print(rows_table(result.shop))
@@ -205,6 +223,12 @@ def segment(
         f"Outputs in [bold]{_escape(str(out))}[/]: segments.parquet/csv, profiles.json, features.parquet, "
         "quarantine.csv, run.json, shopseg.duckdb"
     )
+
+
+def _choice(flag: str, value: str, allowed: list[str]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{flag} must be one of {', '.join(allowed)}; got '{value}'.")
+    return value
 
 
 def _parse_k(value: str) -> int | None:

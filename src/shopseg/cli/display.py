@@ -20,6 +20,8 @@ STEP_LABELS = {
     "cluster": "Clustering customers (choosing k)",
     "value": "Predicting customer value (CLV, P(alive), churn risk)",
     "validity": "Scoring segments on the holdout period (eta squared vs RFM)",
+    "stability": "Measuring segment stability (bootstrap refits)",
+    "map": "Projecting customers onto a 2-D map",
     "profile": "Profiling and naming segments",
     "llm": "Asking the LLM to name segments",
     "write": "Writing outputs",

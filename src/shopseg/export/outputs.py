@@ -11,6 +11,7 @@ run.json            version, config, input hashes, row counts, seed, timings, mo
 shopseg.duckdb      input tables, features, segments, profiles, quarantine (SQL)
 model/model.json    the fitted model (JSON, no pickle) for assigning new customers
 report.html         the self-contained HTML report (charts inlined, works offline)
+model_selection.csv every score per k (silhouette, Calinski-Harabasz, Davies-Bouldin, inertia, BIC)
 =================== ==================================================================
 """
 
@@ -54,6 +55,9 @@ def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[s
     (folder / "profiles.md").write_text(render_profiles_markdown(profiles))
     write_safe_csv(shop.quarantine, folder / "quarantine.csv")
     segmenter.save(folder / "model")
+    selection = getattr(segmenter.clusterer_, "selection_", None)
+    if selection is not None and not selection.empty:
+        selection.to_csv(folder / "model_selection.csv", index=False)
     profile_rows = pd.DataFrame(
         {
             "segment_id": [p["segment_id"] for p in profiles],

@@ -61,6 +61,7 @@ class SegmentProfile:
     persona: str = ""
     playbook: list[dict[str, Any]] = field(default_factory=list)
     naming: dict[str, Any] = field(default_factory=lambda: {"method": "rules"})
+    stability: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
