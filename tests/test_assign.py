@@ -45,7 +45,7 @@ def test_saved_run_assigns_new_customers_as_the_fitted_model_does(tmp_path: Path
     model.save(tmp_path / "run" / "model")
     assert saved_reference_ts(tmp_path / "run") == model.features_.reference_ts
     table = assign_customers(tmp_path / "run", new)
-    assert list(table.columns) == [s.CUSTOMER_ID, s.SEGMENT_ID, s.SEGMENT_NAME]
+    assert list(table.columns) == [s.CUSTOMER_ID, s.SEGMENT_ID, s.SEGMENT_NAME, "map_x", "map_y"]
     assert len(table) == len(new.customer_ids()) and table[s.SEGMENT_NAME].notna().all()
     # Same as the in-memory model: features at the fitted run's reference time and share priors.
     expected = model.predict(new)

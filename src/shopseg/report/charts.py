@@ -126,7 +126,11 @@ def model_selection(record: dict[str, Any]) -> go.Figure | None:
 
 def stability(profiles: list[dict[str, Any]]) -> go.Figure | None:
     """Bootstrap Jaccard stability per segment, when measured."""
-    values = [(p["name"], p["stability"]["jaccard_mean"]) for p in profiles if isinstance(p.get("stability"), dict)]
+    values = [
+        (p["name"], p["stability"]["jaccard_mean"])
+        for p in profiles
+        if (p.get("stability") or {}).get("jaccard_mean") is not None
+    ]
     if not values:
         return None
     frame = pd.DataFrame(values, columns=["segment", "jaccard"])
