@@ -37,3 +37,16 @@ def test_audience_from_a_factor_model_and_unknown_products(co_purchase_shop):
     with pytest.raises(ShopsegError, match="not in this shop"):
         audience_for_item(model, "NOPE")
     assert isinstance(audience, pd.DataFrame) and len(audience) == 5
+
+
+def test_hybrid_audience_compares_customers_not_products(small_generated):
+    shop, segments = small_generated
+    data = build_interactions(shop.orders, events=shop.events, reviews=shop.reviews, products=shop.products)
+    weights = {"segment_popular": 1.0, "item_knn": 1.0, "als": 1.0, "content": 1.0}
+    model = make_recommender("hybrid", weights=weights).fit(data, segments=segments)
+    product = data.product_ids[int(data.buyers().argmax())]
+    audience = audience_for_item(model, product, top=50)
+    assert audience["score"].nunique() > 40  # scaled across customers: no wall of ties at the maximum
+    assert audience["score"].max() <= sum(weights.values())
+    knn = audience_for_item(model.components_["item_knn"], product, top=50)
+    assert len(set(audience["customer_id"]) & set(knn["customer_id"])) >= 10

@@ -47,7 +47,10 @@ def test_item_knn_recommends_the_co_purchased_product_with_its_reason(co_purchas
 @pytest.mark.parametrize("name", ["als", "bpr"])
 def test_factor_models_recommend_the_co_purchased_product(co_purchase_shop, name):
     model = fitted(name, co_purchase_shop)
-    assert top(model.recommend(["C900"], n=2), "C900")[0] == "P02"
+    frame = model.recommend(["C900", "C901"], n=2)
+    assert top(frame, "C900")[0] == "P02"
+    assert frame.iloc[0]["reason"] == "because you bought Alpine Hiking Boots"
+    assert set(frame.loc[frame["customer_id"] == "C901", "reason"]) == {POPULAR_IN_SHOP}  # only browsed: cold here
     scores, _, _ = model.scores_for(model.interactions_.rows(["C200"]), np.array([0]))
     columns = model.interactions_.columns(["P01", "P02", "P03", "P04"])
     assert scores[0, columns[2:]].min() > scores[0, columns[:2]].max()  # a beauty buyer scores beauty higher
@@ -96,7 +99,7 @@ def test_hybrid_blends_and_explains_with_the_leading_component(co_purchase_shop)
     assert top(frame, "C900")[0] == "P02"
     assert frame.loc[frame["customer_id"] == "C900", "reason"].iloc[0] in {
         "bought with Alpine Hiking Boots",
-        "customers with similar taste bought this",
+        "because you bought Alpine Hiking Boots",
         "matches your taste in outdoor",
     }
     assert {"P01", "P02", "P06"} & set(top(frame, "C901"))  # only browsed outdoor: some outdoor in the top 3

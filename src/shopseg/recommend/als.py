@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopseg.errors import ConfigError
-from shopseg.recommend.base import Recommender, Segments
+from shopseg.recommend.base import Recommender, Segments, short_titles
 from shopseg.recommend.interactions import Interactions
 
 WEIGHTINGS = ("bm25", "none")
@@ -57,9 +57,16 @@ def weighted(matrix: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
 
 
 class FactorRecommender(Recommender):
-    """Shared scoring of factor models: ``customer_factors_ @ product_factors_.T``."""
+    """Shared scoring of factor models: ``customer_factors_ @ product_factors_.T``.
+
+    The reason names the customer's bought product closest to the recommended one in factor
+    space (cosine of product factors): "because you bought <title>". It is an explanation by
+    similarity, not an exact decomposition of the score; customers who only browsed get the
+    generic "customers with similar taste bought this".
+    """
 
     reason: ClassVar[str] = "customers with similar taste bought this"
+    rebuilt_on_load: ClassVar[tuple[str, ...]] = ("unit_factors_", "short_titles_")
 
     use_signals: bool
 
@@ -72,10 +79,37 @@ class FactorRecommender(Recommender):
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return (self.customer_factors_[rows] @ self.product_factors_.T).astype(np.float32, copy=False)
 
+    def column_scores(self, rows: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.customer_factors_[rows] @ self.product_factors_[column]
+        return scores.astype(np.float64), self.has_history_[rows]
+
+    def _explain(self, rows: np.ndarray, items: np.ndarray, context: Any) -> np.ndarray:
+        """'because you bought <title>': the bought product with the most similar factors, per pair."""
+        pair_items = items.ravel()
+        history = self.interactions_.purchases[np.repeat(rows, items.shape[1])]
+        owner = np.repeat(np.arange(len(pair_items)), np.diff(history.indptr))
+        similarity = np.einsum(
+            "ij,ij->i", self.unit_factors_[pair_items[owner]], self.unit_factors_[history.indices], dtype=np.float64
+        )
+        order = np.lexsort((-similarity, owner))
+        first = order[np.r_[True, np.diff(owner[order]) != 0]] if len(order) else order
+        best = np.full(len(pair_items), -1)
+        keep = similarity[first] > 0
+        best[owner[first[keep]]] = history.indices[first[keep]]
+        titles = self.short_titles_[np.maximum(best, 0)]
+        reasons = np.where(best >= 0, "because you bought " + titles, self.reason)
+        return reasons.reshape(items.shape).astype(object)
+
     def _store(self, model: Any, matrix: sp.csr_matrix) -> None:
         self.customer_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.product_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self.has_history_ = np.diff(matrix.indptr) > 0
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        norms = np.linalg.norm(self.product_factors_, axis=1, keepdims=True)
+        self.unit_factors_ = (self.product_factors_ / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.short_titles_ = short_titles(self.interactions_.titles)
 
 
 class ALSRecommender(FactorRecommender):

@@ -5,10 +5,11 @@ tent?"): every customer the model can score from their own history is scored for
 product, customers who bought it within ``recent_days`` are removed (``None``: everyone who
 ever bought it), and the ``top`` highest scores are returned, best first.
 
-Scores are the model's own (a factor dot product for ALS, a neighbour sum for item kNN, the
-blended normalised score for the hybrid), computed in batches (vectorised; factor models
-score one column directly). Cold customers are left out by default: their score would be the
-product's popularity, the same for all of them, which says nothing about them.
+Scores are the model's own for that product (:meth:`~shopseg.recommend.base.Recommender.
+column_scores`: a factor dot product for ALS, a neighbour sum for item kNN, one column of the
+batched scores for content; the hybrid blends its components scaled across customers). Cold
+customers are left out by default: their score would be the product's popularity, the same
+for all of them, which says nothing about them.
 """
 
 from __future__ import annotations
@@ -18,24 +19,10 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
-from shopseg.recommend.als import FactorRecommender
 from shopseg.recommend.base import RANK, SCORE, Recommender
 from shopseg.recommend.interactions import SECONDS_PER_DAY
 
 DEFAULT_RECENT_DAYS = 90.0
-
-
-def item_scores(model: Recommender, rows: np.ndarray, column: int) -> np.ndarray:
-    """The model's score of product ``column`` for customer ``rows`` (float64, len(rows))."""
-    if isinstance(model, FactorRecommender):
-        return (model.customer_factors_[rows] @ model.product_factors_[column]).astype(np.float64)
-    codes = model.segment_codes_[rows]
-    out = np.empty(len(rows), dtype=np.float64)
-    step = model.batch_size()
-    for start in range(0, len(rows), step):
-        batch = slice(start, start + step)
-        out[batch] = model.scores_for(rows[batch], codes[batch])[0][:, column]
-    return out
 
 
 def audience_for_item(
@@ -62,15 +49,15 @@ def audience_for_item(
         )
     if top < 1:
         raise ShopsegError(f"--top must be a positive number of customers, got {top}.")
-    eligible = np.ones(data.n_customers, dtype=bool) if include_cold else model.warm_.copy()
     last_day = np.asarray(data.last_purchase_day[:, column].todense()).ravel()
     bought = last_day > 0
     if recent_days is not None and data.reference_ts is not None:
         reference_day = (data.reference_ts - pd.Timestamp(0)) / pd.Timedelta(seconds=SECONDS_PER_DAY)
         bought &= reference_day - last_day <= recent_days
-    eligible &= ~bought
-    rows = np.flatnonzero(eligible)
-    scores = item_scores(model, rows, column)
+    rows = np.flatnonzero(~bought)
+    scores, warm = model.column_scores(rows, column)
+    if not include_cold:
+        rows, scores = rows[warm], scores[warm]
     count = min(top, len(rows))
     if count == 0:
         return pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=object), SCORE: [], RANK: pd.Series(dtype=np.int64)})

@@ -49,6 +49,8 @@ TIE_BREAK = 1e-6
 #: Pseudo-customers of overall popularity mixed into each segment's popularity, so a segment of
 #: five customers does not recommend whatever two of them happened to buy.
 SEGMENT_PRIOR_CUSTOMERS = 10.0
+#: Longest product title quoted in a reason.
+TITLE_LENGTH = 60
 POPULAR_IN_SHOP = "popular in the shop"
 POPULAR_IN_SEGMENT = "popular in your segment"
 
@@ -93,6 +95,14 @@ def customer_index(customer_ids: Iterable[object]) -> pd.Index:
     if isinstance(customer_ids, str):
         raise ConfigError("customer_ids must be a list of ids, not one string; wrap it: [customer_id].")
     return pd.Index(pd.Series(list(customer_ids), dtype=object).astype(str).to_numpy(), dtype=object)
+
+
+def short_titles(titles: np.ndarray, length: int = TITLE_LENGTH) -> np.ndarray:
+    """Titles cut to ``length`` characters (with an ellipsis), for reasons."""
+    series = pd.Series(titles, dtype=object).astype(str)
+    cut = series.str.len() > length
+    series[cut] = series[cut].str.slice(0, length - 1).str.rstrip() + "…"
+    return series.to_numpy(dtype=object)
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -320,6 +330,20 @@ class Recommender(ABC):
     def exclude_bought(self, rows: np.ndarray, scores: np.ndarray) -> None:
         """Set the scores of products a customer bought to -inf (not in repeat categories); in place."""
         scores[self.bought_mask(rows)] = -np.inf
+
+    def column_scores(self, rows: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """One product's scores for customer ``rows`` (float64) and which rows the model scored
+        from their own history (the others got popularity). For audiences; models override it
+        with a direct column computation where they have one."""
+        codes = self.segment_codes_[rows]
+        scores = np.empty(len(rows), dtype=np.float64)
+        warm = np.empty(len(rows), dtype=bool)
+        step = self.batch_size()
+        for start in range(0, len(rows), step):
+            batch = slice(start, start + step)
+            block, warm[batch], _ = self.scores_for(rows[batch], codes[batch])
+            scores[batch] = block[:, column]
+        return scores, warm
 
     def batch_size(self) -> int:
         return max(64, BATCH_CELLS // max(self.interactions_.n_products, 1))

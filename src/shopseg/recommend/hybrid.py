@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from shopseg.errors import ConfigError
 from shopseg.recommend.als import ALSRecommender, BPRRecommender, implicit_available
@@ -250,6 +251,27 @@ class HybridRecommender(Recommender):
             total += weighted
             parts.append((model, weighted, warm, context))
         return total, parts
+
+    def column_scores(self, rows: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """One product's blended score across customers, for audiences.
+
+        Recommending normalises per customer (which product suits *this* customer); an audience
+        compares customers for one product, so each component's scores are min-max scaled over
+        the customers instead, with no evidence (a component's cold customers) at its minimum.
+        Customers without any history are not warm.
+        """
+        has_purchases = self.has_purchases_[rows]
+        total = np.zeros(len(rows), dtype=np.float64)
+        for name, model in self.components_.items():
+            weight = np.where(has_purchases, self.weights_[name], self.cold_weights_[name])
+            if not (weight > 0).any():
+                continue
+            scores, warm = model.column_scores(rows, column)
+            scores = np.where(warm, scores, scores[warm].min() if warm.any() else 0.0)
+            span = scores.max() - scores.min() if len(scores) else 0.0
+            total += weight * ((scores - scores.min()) / span if span > 0 else np.zeros_like(scores))
+        history = self.interactions_.purchases + self.interactions_.signals
+        return total, np.diff(sp.csr_matrix(history).indptr)[rows] > 0
 
     def _explain(self, rows: np.ndarray, items: np.ndarray, context: Any) -> np.ndarray:
         """The reason of the component with the largest weighted share of each pair's score."""

@@ -22,18 +22,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopseg.errors import ConfigError
-from shopseg.recommend.base import POPULAR_IN_SHOP, Recommender, Segments
+from shopseg.recommend.base import POPULAR_IN_SHOP, Recommender, Segments, short_titles
 from shopseg.recommend.interactions import Interactions
-
-TITLE_LENGTH = 60
-
-
-def short_titles(titles: np.ndarray, length: int = TITLE_LENGTH) -> np.ndarray:
-    """Titles cut to ``length`` characters (with an ellipsis), for reasons."""
-    series = pd.Series(titles, dtype=object).astype(str)
-    cut = series.str.len() > length
-    series[cut] = series[cut].str.slice(0, length - 1).str.rstrip() + "…"
-    return series.to_numpy(dtype=object)
 
 
 def keep_top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -100,6 +90,10 @@ class ItemKNNRecommender(Recommender):
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray((self.history_[rows] @ self.similar_.T).todense(), dtype=np.float32)
+
+    def column_scores(self, rows: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = np.asarray((self.history_[rows] @ self.similar_[column].T).todense()).ravel()
+        return scores.astype(np.float64), self.warm_[rows]
 
     def _explain(self, rows: np.ndarray, items: np.ndarray, context: Any) -> np.ndarray:
         """'bought with <title>' naming the customer's product that contributed most to each pair."""

@@ -39,6 +39,9 @@ class PopularRecommender(Recommender):
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.segment_popularity_[-1], (len(rows), self.interactions_.n_products)).copy()
 
+    def column_scores(self, rows: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(rows), float(self.segment_popularity_[-1, column])), np.ones(len(rows), dtype=bool)
+
 
 class SegmentPopularRecommender(Recommender):
     """Best sellers of the customer's segment; the shop's best sellers without a segment."""
@@ -58,6 +61,10 @@ class SegmentPopularRecommender(Recommender):
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.segment_popularity_[self.segment_codes_[rows]].copy()
+
+    def column_scores(self, rows: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.segment_popularity_[self.segment_codes_[rows], column].astype(np.float64)
+        return scores, np.ones(len(rows), dtype=bool)
 
     def _explain(self, rows: np.ndarray, items: np.ndarray, context: Any) -> np.ndarray:
         in_segment = self.segment_codes_[rows] < len(self.segment_labels_)
