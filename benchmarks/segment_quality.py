@@ -89,7 +89,7 @@ def run_one(n: int, seed: int, args: argparse.Namespace, cache: EmbeddingCache |
     with tempfile.TemporaryDirectory() as tmp:
         shop, truth_by_id = shop_without_catalogue(n, seed, Path(tmp))
     started = time.perf_counter()
-    segmenter = Segmenter(k=K, random_state=seed, value=False).fit(shop)
+    segmenter = Segmenter(k=K, random_state=seed, value=False, use_text=False).fit(shop)
     result["seconds behaviour"] = time.perf_counter() - started
     frame = segmenter.features_.frame
     ids = frame.index

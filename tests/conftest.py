@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
+
+# Offline like CI and users without a hub: any attempt to download model weights fails.
+os.environ["HF_HUB_OFFLINE"] = "1"
 
 DATA = Path(__file__).parent / "data"
 FORMATS = DATA / "formats"
@@ -34,3 +38,19 @@ def cdnow_dir() -> Path:
     if folder is None:
         pytest.skip("the 'lifetimes' package (CDNOW data) is not installed: pip install -e '.[test]'")
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Text embeddings of the whole session go to one temporary cache, never the user's.
+
+    Shared by every test, so a shop embedded once is a cache hit afterwards (tests that check
+    cache behaviour pass their own cache file).
+    """
+    previous = os.environ.get("SHOPSEG_CACHE")
+    os.environ["SHOPSEG_CACHE"] = str(tmp_path_factory.mktemp("shopseg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("SHOPSEG_CACHE", None)
+    else:
+        os.environ["SHOPSEG_CACHE"] = previous

@@ -11,6 +11,7 @@ import pytest
 
 from shopseg import Segmenter, load_shop
 from shopseg.export.outputs import OUTPUT_FILES
+from shopseg.pipeline import MODEL_VERSION
 from shopseg.runner import run_segmentation
 
 
@@ -65,7 +66,7 @@ def test_saved_model_assigns_without_refit(formats_dir: Path, tmp_path: Path) ->
     assert model.clusterer_.n_clusters_ == 3
     model.save(tmp_path / "model")
     text = (tmp_path / "model" / "model.json").read_text()
-    assert json.loads(text)["model_version"] == 4  # JSON, not pickle
+    assert json.loads(text)["model_version"] == MODEL_VERSION  # JSON, not pickle
     loaded = Segmenter.load(tmp_path)
     predicted = loaded.predict(model.features_.frame)
     assert (predicted.to_numpy() == model.labels_).all()

@@ -3,8 +3,10 @@
 ``assign_customers(run_dir, shop)`` loads the fitted model of a run folder
 (:meth:`Segmenter.load <shopseg.pipeline.Segmenter.load>`), builds the new customers'
 features *as of the run's reference time* (so "days since last order" means the same as in
-the fitted run, however old the new file is), scales them with the saved scaler and asks
-the saved clusterer for their segments. Nothing is refitted; the same function backs the
+the fitted run, however old the new file is), scales them with the saved scaler, embeds and
+fuses their text with the saved encoder and fusion model when the run used text
+(:meth:`Segmenter.represent <shopseg.pipeline.Segmenter.represent>`) and asks the saved
+clusterer for their segments. Nothing is refitted; the same function backs the
 CLI and the API.
 
 The returned table has one row per customer of ``shop``: ``customer_id``, ``segment_id``
@@ -52,7 +54,8 @@ def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | 
     ).frame
     if features.empty:
         raise ShopsegError("No customers to assign: the new files have no customer with an order or a record.")
-    ids = model.predict(features)
+    matrix = model.represent(features, shop)
+    ids = pd.Series(model.segments_of(matrix), index=features.index)
     names = {**model.segment_names_, UNASSIGNED: UNASSIGNED_NAME}
     table = pd.DataFrame(
         {
@@ -61,12 +64,10 @@ def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | 
             s.SEGMENT_NAME: ids.map(names).to_numpy(),
         }
     )
-    sub_segmenter, customer_map = getattr(model, "sub_segmenter_", None), getattr(model, "map_", None)
-    if sub_segmenter is not None or customer_map is not None:
-        matrix = model.scaler_.transform(features)
-        if sub_segmenter is not None:
-            table["sub_segment_id"] = sub_segmenter.predict(matrix, table[s.SEGMENT_ID].to_numpy())
-        if customer_map is not None:
-            coordinates = customer_map.transform(matrix)
-            table["map_x"], table["map_y"] = coordinates[:, 0], coordinates[:, 1]
+    if model.sub_segmenter_ is not None:
+        table["sub_segment_id"] = model.sub_segmenter_.predict(matrix, table[s.SEGMENT_ID].to_numpy())
+        table["sub_segment_name"] = table["sub_segment_id"].map(model.sub_segment_names())
+    if model.map_ is not None:
+        coordinates = model.map_.transform(matrix)
+        table["map_x"], table["map_y"] = coordinates[:, 0], coordinates[:, 1]
     return table

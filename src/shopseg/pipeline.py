@@ -1,7 +1,8 @@
 """The orchestrator: :class:`Segmenter` wires the stages in order and owns no algorithm.
 
-``Segmenter(k=None, random_state=0).fit(shop)`` builds features, scales them, clusters
-the customers and profiles the segments; ``predict`` places customers of another shop
+``Segmenter(k=None, random_state=0).fit(shop)`` builds features, scales them, embeds the
+shop's text with a transformer and fuses it with the behaviour (when the shop has text and
+``use_text`` is on), clusters the customers and profiles the segments; ``predict`` places customers of another shop
 (or new customers) into the fitted segments without refitting; ``save``/``load`` keep
 the fitted model as JSON (no pickle) so other faces (CLI ``assign``, API) reuse it.
 
@@ -29,21 +30,28 @@ from shopseg.cluster import (
     BlockScaler,
     CustomerMap,
     StabilityReport,
+    SubSegmenter,
     assess_stability,
     load_clusterer,
     load_document,
     save_clusterer,
     save_document,
 )
+from shopseg.embed.customer_vectors import TextProgress
+from shopseg.embed.stage import TextStage, embed_shop
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features import FeatureSet, build_features
 from shopseg.profile import SegmentProfile, profile_segments
 from shopseg.profile.llm import LLMNamer, apply_llm_names
 from shopseg.profile.privacy import add_laplace_noise, merge_small_segments
+from shopseg.represent import Fuser
 from shopseg.shop import Shop
 from shopseg.value import ValueResult, customer_value
 
-MODEL_VERSION = 4
+MODEL_VERSION = 5
+#: Versions :meth:`Segmenter.load` reads (4: the same model without text).
+SUPPORTED_MODEL_VERSIONS = (4, 5)
+FUSION_FOLDER = "fusion"
 
 #: Features shown beside each customer's segment in ``segments.parquet`` when present.
 SUMMARY_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
@@ -56,9 +64,25 @@ StepCallback = Callable[[str, str], None]
 DEFAULT_BLOCK_WEIGHTS = {"behaviour": 1.5}
 
 
+def _child_labels(names: list[str]) -> list[str]:
+    """Children's names without the part they all share ("Mid-value one-timers · evening" -> "evening")."""
+    parts = [name.split(" · ", 1) for name in names]
+    if len(parts) > 1 and all(len(p) == 2 for p in parts) and len({p[0] for p in parts}) == 1:
+        return [p[1] for p in parts]
+    return names
+
+
 @dataclass
 class Segmenter:
-    """Segment a shop's customers; scikit-learn in spirit (``fit`` learns, ``_`` attributes)."""
+    """Segment a shop's customers; scikit-learn in spirit (``fit`` learns, ``_`` attributes).
+
+    Text: ``use_text`` (default on) embeds product texts and reviews with ``text_model``
+    (default: the int8 MiniLM; see :mod:`shopseg.embed.registry`) through the embedding cache
+    at ``embedding_cache`` (default: the user's cache) and fuses them with the behaviour
+    features into ``embed_dim`` dimensions (:class:`~shopseg.represent.Fuser`, block weights
+    ``text_weights``). Without text in the data, or without the default model installed,
+    segmentation runs on behaviour alone and ``text_.report`` says why.
+    """
 
     k: int | None = None
     k_range: tuple[int, int] = (3, 10)
@@ -73,7 +97,14 @@ class Segmenter:
     noise: str = "unassigned"
     map_method: str | None = "pca"
     stability_refits: int = 20
+    use_text: bool = True
+    text_model: str | None = None
+    embed_dim: int = 16
+    text_weights: dict[str, float] | None = None
+    embedding_cache: str | Path | None = None
+    sub_segments: bool = False
     on_step: StepCallback | None = None
+    on_text_progress: TextProgress | None = field(default=None, repr=False)
 
     features_: FeatureSet | None = field(default=None, repr=False)
     scaler_: BlockScaler | None = field(default=None, repr=False)
@@ -87,6 +118,13 @@ class Segmenter:
     naming_report_: dict[str, object] = field(default_factory=dict, repr=False)
     value_: ValueResult | None = field(default=None, repr=False)
     timings_: dict[str, float] = field(default_factory=dict, repr=False)
+    text_: TextStage | None = field(default=None, repr=False)
+    fuser_: Fuser | None = field(default=None, repr=False)
+    text_encoder_: str | None = field(default=None, repr=False)
+    text_model_id_: str | None = field(default=None, repr=False)
+    representation_: np.ndarray | None = field(default=None, repr=False)
+    sub_segmenter_: SubSegmenter | None = field(default=None, repr=False)
+    sub_segment_names_: dict[str, str] = field(default_factory=dict, repr=False)
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:
@@ -115,6 +153,9 @@ class Segmenter:
             weights = {**DEFAULT_BLOCK_WEIGHTS, **(self.block_weights or {})}
             self.scaler_ = BlockScaler(blocks=self.features_.segmentation_blocks, weights=weights).fit(frame)
             matrix = self.scaler_.transform(frame)
+        if self.use_text:
+            matrix = self._fit_text(shop, frame.index, matrix)
+        self.representation_ = matrix
         with self._step("cluster"):
             params: dict[str, object] = {"k": self.k, "k_range": self.k_range, "random_state": self.random_state}
             if self.algorithm == "hdbscan":
@@ -148,6 +189,9 @@ class Segmenter:
                 value=value_frame,
             )
             self._attach_stability()
+        if self.sub_segments:
+            with self._step("sub_segments"):
+                self._fit_sub_segments(frame, matrix, shop)
         if self.llm:
             with self._step("llm"):
                 namer = LLMNamer(self.llm, timeout=self.llm_timeout)
@@ -155,6 +199,60 @@ class Segmenter:
                 apply_llm_names(self.profiles_, result, namer.model)
                 self.naming_report_ = result.report
         return self
+
+    def _fit_text(self, shop: Shop, customer_ids: pd.Index, behaviour: np.ndarray) -> np.ndarray:
+        """Embed the shop's text and fuse it with ``behaviour``; ``behaviour`` unchanged without text."""
+        if self.embed_dim < 1:
+            raise ConfigError(f"--embed-dim must be a positive number of dimensions, got {self.embed_dim}.")
+        with self._step("embed"):
+            self.text_ = embed_shop(
+                shop,
+                customer_ids,
+                encoder_name=self.text_model,
+                cache_path=self.embedding_cache,
+                on_progress=self.on_text_progress,
+            )
+        vectors = self.text_.vectors
+        if vectors is None:
+            return behaviour
+        with self._step("fuse"):
+            self.fuser_ = Fuser(dim=self.embed_dim, weights=self.text_weights, random_state=self.random_state)
+            fused = self.fuser_.fit_transform(behaviour, vectors.blocks, vectors.evidence)
+        self.text_encoder_ = self.text_.encoder_name
+        self.text_model_id_ = str(vectors.report["model_id"])
+        self.text_.report["fusion"] = self.fuser_.report_
+        return fused
+
+    def _fit_sub_segments(self, frame: pd.DataFrame, matrix: np.ndarray, shop: Shop) -> None:
+        """Split large segments (:class:`~shopseg.cluster.SubSegmenter`) and name the children.
+
+        A child is profiled against its siblings (the parent's customers), so its name says
+        what sets it apart inside the parent: "<parent name> › <child trait>".
+        """
+        self.sub_segmenter_ = SubSegmenter(random_state=self.random_state).fit(matrix, self.labels_)
+        self.notes_.extend(self.sub_segmenter_.notes_)
+        by_id = {p.segment_id: p for p in self.profiles_}
+        for parent, child in self.sub_segmenter_.children_.items():
+            rows = self.labels_ == parent
+            children = profile_segments(
+                frame[rows], np.asarray(child.labels_), self.scaler_.columns_, shop=shop, matrix=matrix[rows]
+            )
+            labels = _child_labels([c.name for c in children])
+            by_id[parent].children = [
+                {
+                    "sub_segment_id": f"{parent}.{c.segment_id + 1}",
+                    "name": f"{by_id[parent].name} › {label}",
+                    "size": c.size,
+                    "share_of_parent": c.share,
+                    "distinguishing": c.distinguishing[:5],
+                }
+                for c, label in zip(children, labels, strict=True)
+            ]
+            self.sub_segment_names_ |= {child["sub_segment_id"]: child["name"] for child in by_id[parent].children}
+
+    def sub_segment_names(self) -> dict[str, str]:
+        """Sub-segment id -> name (parents that were not split keep their own name)."""
+        return {str(k): v for k, v in self.segment_names_.items()} | self.sub_segment_names_
 
     def _attach_stability(self) -> None:
         """Each profile gets its bootstrap Jaccard and a stable/unstable flag."""
@@ -169,6 +267,8 @@ class Segmenter:
                     "jaccard_min": round(float(row["jaccard_min"]), 4),
                     "stable": bool(row["stable"]),
                     "unstable": not bool(row["stable"]),
+                    "diffuse": bool(row["diffuse"]),
+                    "reason": str(row["reason"]),
                 }
 
     def _map(self, raw_labels: np.ndarray) -> np.ndarray:
@@ -204,20 +304,56 @@ class Segmenter:
         if self.clusterer_ is None or self.scaler_ is None:
             raise ShopsegError("This Segmenter is not fitted yet: call fit(shop) or Segmenter.load(run_dir).")
 
-    def predict(self, data: Shop | pd.DataFrame) -> pd.Series:
+    def represent(self, features: pd.DataFrame, shop: Shop | None = None) -> np.ndarray:
+        """The matrix the clusterer reads for these customers (rows of ``features``), no refit.
+
+        Scaled features, fused with the customers' text when the model uses text: their text
+        is read from ``shop`` with the model's encoder (and cache). Customers without text,
+        or all of them when ``shop`` is None, sit at the text blocks' mean ("no information").
+        """
+        self._check_fitted()
+        matrix = self.scaler_.transform(features)
+        if self.fuser_ is None:
+            return matrix
+        blocks: dict[str, np.ndarray] = {}
+        evidence: dict[str, np.ndarray] = {}
+        if shop is not None:
+            stage = embed_shop(
+                shop, features.index, encoder_name=self.text_encoder_, cache_path=self.embedding_cache
+            )
+            if stage.vectors is not None:
+                model_id = stage.vectors.report["model_id"]
+                if self.text_model_id_ and model_id != self.text_model_id_:
+                    raise ShopsegError(
+                        f"This model was fitted with the text model '{self.text_model_id_}', "
+                        f"but '{model_id}' was loaded; install the same model to assign customers."
+                    )
+                blocks, evidence = stage.vectors.blocks, stage.vectors.evidence
+        return self.fuser_.transform(matrix, blocks, evidence)
+
+    def features_for(self, shop: Shop) -> pd.DataFrame:
+        """Features of ``shop``'s customers as of the model's reference time, with its share priors."""
+        reference, priors = self.feature_context_
+        return build_features(shop, reference_ts=reference, priors=priors).frame
+
+    def predict(self, data: Shop | pd.DataFrame, shop: Shop | None = None) -> pd.Series:
         """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit.
 
         A shop's features are built as of the fitted model's reference time and with its
         shop-wide share priors, so a customer gets the same features alone as in the shop.
+        With a feature frame, pass the ``shop`` it came from so a text model can read text.
         """
         self._check_fitted()
         if isinstance(data, Shop):
-            reference, priors = self.feature_context_
-            features = build_features(data, reference_ts=reference, priors=priors).frame
+            shop, features = data, self.features_for(data)
         else:
             features = data
-        ids = self._map(self.clusterer_.predict(self.scaler_.transform(features)))
-        return pd.Series(ids, index=features.index, name=s.SEGMENT_ID)
+        return pd.Series(self.segments_of(self.represent(features, shop)), index=features.index, name=s.SEGMENT_ID)
+
+    def segments_of(self, matrix: np.ndarray) -> np.ndarray:
+        """Published segment ids of rows of a representation (from :meth:`represent`)."""
+        self._check_fitted()
+        return self._map(self.clusterer_.predict(matrix))
 
     def assignments(self) -> pd.DataFrame:
         """customer_id, segment_id, segment_name and the main features, one row per customer."""
@@ -231,6 +367,11 @@ class Segmenter:
             table[column] = frame[column].to_numpy()
         if self.map_ is not None:
             table["map_x"], table["map_y"] = self.map_.coordinates_[:, 0], self.map_.coordinates_[:, 1]
+        if self.text_ is not None and self.text_.vectors is not None:
+            table["has_text"] = self.text_.vectors.has_text
+        if self.sub_segmenter_ is not None:
+            table["sub_segment_id"] = self.sub_segmenter_.sub_labels_
+            table["sub_segment_name"] = table["sub_segment_id"].map(self.sub_segment_names())
         if self.value_ is not None and self.value_.frame is not None:
             value = self.value_.frame.reindex(frame.index)
             for column in value.columns:
@@ -256,9 +397,16 @@ class Segmenter:
             },
             "noise": self.noise,
             "map": self.map_method if self.map_ is not None else None,
+            "sub_segments": self.sub_segmenter_ is not None,
+            "sub_segment_names": self.sub_segment_names_ or None,
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
             "segment_map": {str(k): v for k, v in self.segment_map_.items()},
             "feature_priors": self.features_.priors,
+            "text": (
+                {"encoder": self.text_encoder_, "model_id": self.text_model_id_, "fusion": FUSION_FOLDER}
+                if self.fuser_ is not None
+                else None
+            ),
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -268,6 +416,10 @@ class Segmenter:
         save_clusterer(self.clusterer_, path.parent)
         if self.map_ is not None:
             save_document(self.map_.to_dict(), path.parent, "map")
+        if self.fuser_ is not None:
+            self.fuser_.save(path.parent / FUSION_FOLDER)
+        if self.sub_segmenter_ is not None:
+            save_document(self.sub_segmenter_.to_dict(), path.parent, "sub_segments")
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
@@ -279,7 +431,7 @@ class Segmenter:
         if path is None:
             raise ShopsegError(f"{folder}: no model.json here; point to a run folder written by 'shopseg segment'.")
         data = json.loads(path.read_text())
-        if data.get("model_version") != MODEL_VERSION:
+        if data.get("model_version") not in SUPPORTED_MODEL_VERSIONS:
             raise ShopsegError(f"{path}: model version {data.get('model_version')} is not supported.")
         segmenter = cls(
             k=data["k"], k_range=tuple(data["k_range"]), algorithm=data["algorithm"], random_state=data["random_state"]
@@ -290,6 +442,17 @@ class Segmenter:
         if (path.parent / "map.json").exists():
             segmenter.map_ = CustomerMap.from_dict(load_document(path.parent, "map"))
         segmenter.segment_map_ = {int(k): int(v) for k, v in data["segment_map"].items()}
+        if data.get("sub_segments"):
+            segmenter.sub_segmenter_ = SubSegmenter.from_dict(load_document(path.parent, "sub_segments"))
+            segmenter.sub_segments = True
+            segmenter.sub_segment_names_ = data.get("sub_segment_names") or {}
+        text = data.get("text")
+        if text:
+            segmenter.fuser_ = Fuser.load(path.parent / text["fusion"])
+            segmenter.text_encoder_, segmenter.text_model_id_ = text["encoder"], text["model_id"]
+            segmenter.text_model = text["encoder"]
+        else:
+            segmenter.use_text = False
         reference = pd.Timestamp(data["reference_ts"]) if data.get("reference_ts") else None
         segmenter.features_ = FeatureSet(
             frame=pd.DataFrame(), segmentation_columns=[], reference_ts=reference, priors=data.get("feature_priors", {})

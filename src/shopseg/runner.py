@@ -11,13 +11,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from shopseg import __version__
 from shopseg import schema as s
+from shopseg.embed.customer_vectors import TextProgress
 from shopseg.export.outputs import write_outputs
+from shopseg.export.recommendations import DP_NOTE
 from shopseg.export.run_folder import prepare_output, write_atomically
 from shopseg.ingest import load_shop
 from shopseg.ingest.load import require_customers
 from shopseg.pipeline import Segmenter, StepCallback
+from shopseg.recommend import RecommendationResult, check_recommender, recommend_step
 from shopseg.shop import Shop
 from shopseg.value import predictive_validity
 
@@ -30,6 +35,7 @@ class RunResult:
     shop: Shop
     segmenter: Segmenter
     record: dict[str, object]
+    recommendations: RecommendationResult | None = None
 
 
 def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]] | dict[str, str]:
@@ -48,16 +54,79 @@ def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]
         random_state=segmenter.random_state,
         min_segment_size=segmenter.min_segment_size,
         block_weights=segmenter.block_weights,
+        use_text=segmenter.use_text,
+        text_model=segmenter.text_model,
+        embed_dim=segmenter.embed_dim,
+        text_weights=segmenter.text_weights,
+        embedding_cache=segmenter.embedding_cache,
         value=False,
         stability_refits=0,
         map_method=None,
-    ).fit(Shop(orders=calibration, products=shop.products))
+    ).fit(Shop(orders=calibration, products=shop.products, reviews=_before(shop.reviews, value.split.holdout_start)))
     labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
     table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
     return [
         {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
         for row in table.reset_index().to_dict("records")
     ]
+
+
+def _before(table: pd.DataFrame | None, moment: pd.Timestamp) -> pd.DataFrame | None:
+    """Rows of ``table`` (reviews, events) dated before ``moment``; None stays None."""
+    if table is None or s.TS not in table:
+        return table
+    return table[table[s.TS] < moment]
+
+
+def recommend_customers(
+    shop: Shop,
+    segmenter: Segmenter,
+    recommender: str | None,
+    n: int,
+    timings: dict[str, float],
+    on_step: StepCallback | None = None,
+) -> RecommendationResult | None:
+    """The recommend step on a segmented shop (None when ``recommender`` is None).
+
+    Segments are the fitted ones; for the evaluation cuts the fitted model's ``predict`` places
+    customers from their history before the cut (see :mod:`shopseg.recommend.step`). When the
+    text stage embedded product texts, the content recommender uses those MiniLM vectors
+    (already computed, so free) instead of TF-IDF.
+    """
+    if recommender is None:
+        return None
+    if on_step:
+        on_step("recommend", "start")
+    started = time.perf_counter()
+    segments = segmenter.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+    text = segmenter.text_.vectors if segmenter.text_ is not None else None
+    result = recommend_step(
+        shop,
+        segments,
+        predict_segments=segmenter.predict,
+        model=recommender,
+        n=n,
+        random_state=segmenter.random_state,
+        product_vectors=text.product_vectors() if text is not None else None,
+    )
+    timings["recommend"] = round(time.perf_counter() - started, 4)
+    if on_step:
+        on_step("recommend", "end")
+    return result
+
+
+def recommend_record(record: dict[str, object], result: RecommendationResult | None, private: bool = False) -> None:
+    """Add the ``recommend`` section to the run record, and the step's notes (fallbacks, skips) to its notes."""
+    if result is None:
+        record["recommend"] = {"skipped": "turned off (--no-recommend)"}
+        return
+    evaluation = result.evaluation
+    record["recommend"] = {
+        **result.report,
+        "evaluation": {"file": "recommendations_eval.json", "best_model": evaluation.best() if evaluation else None},
+    }
+    notes = [*result.report.get("notes", []), *([DP_NOTE] if private and result.per_segment_top else [])]
+    record["notes"] = [*record.get("notes", []), *(f"recommend: {n}" for n in notes)]
 
 
 def run_record(
@@ -110,6 +179,7 @@ def run_record(
             "pseudonymised": bool(config.get("pseudonymised")),
         },
         "value": segmenter.value_.report if segmenter.value_ is not None else {"available": False},
+        "text": segmenter.text_.report if segmenter.text_ is not None else {"used": False, "reason": "turned off"},
         "timings_seconds": timings,
     }
 
@@ -137,9 +207,19 @@ def run_segmentation(
     map_method: str | None = "pca",
     stability_refits: int = 20,
     on_step: StepCallback | None = None,
+    use_text: bool = True,
+    text_model: str | None = None,
+    embed_dim: int = 16,
+    embedding_cache: str | Path | None = None,
+    on_text_progress: TextProgress | None = None,
+    sub_segments: bool = False,
+    recommender: str | None = "hybrid",
+    recommend_n: int = 10,
 ) -> RunResult:
     """Read, segment and write a run folder; see the module docstring."""
     out_dir = prepare_output(out_dir)  # fail before the work, not after
+    if recommender is not None:
+        check_recommender(recommender, recommend_n)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     if on_step:
@@ -170,7 +250,13 @@ def run_segmentation(
         noise=noise,
         map_method=map_method,
         stability_refits=stability_refits,
+        use_text=use_text,
+        text_model=text_model,
+        embed_dim=embed_dim,
+        embedding_cache=embedding_cache,
         on_step=on_step,
+        on_text_progress=on_text_progress,
+        sub_segments=sub_segments,
     ).fit(shop)
     timings.update(segmenter.timings_)
     config = {
@@ -187,6 +273,12 @@ def run_segmentation(
         "noise": noise,
         "map": map_method,
         "stability_refits": stability_refits,
+        "text": use_text,
+        "text_model": text_model,
+        "embed_dim": embed_dim,
+        "sub_segments": sub_segments,
+        "recommender": recommender,
+        "recommend_n": recommend_n,
         "out": str(out_dir),
     }
     if segmenter.value_ is not None and segmenter.value_.available:
@@ -197,13 +289,15 @@ def run_segmentation(
         timings["validity"] = round(time.perf_counter() - validity_started, 4)
         if on_step:
             on_step("validity", "end")
+    recommendations = recommend_customers(shop, segmenter, recommender, recommend_n, timings, on_step)
     record = run_record(shop, segmenter, config, timings)
+    recommend_record(record, recommendations, private=bool(dp_epsilon))
     if on_step:
         on_step("write", "start")
     write_started = time.perf_counter()
     timings["write"] = 0.0
-    write_atomically(out_dir, lambda folder: write_outputs(folder, shop, segmenter, record))
+    write_atomically(out_dir, lambda folder: write_outputs(folder, shop, segmenter, record, recommendations))
     timings["write"] = round(time.perf_counter() - write_started, 4)
     if on_step:
         on_step("write", "end")
-    return RunResult(out_dir=out_dir, shop=shop, segmenter=segmenter, record=record)
+    return RunResult(out_dir=out_dir, shop=shop, segmenter=segmenter, record=record, recommendations=recommendations)

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from shopseg.features.sql import quote
 
 
-def write_store(path: str | Path, tables: dict[str, pd.DataFrame]) -> Path:
-    """Create (or replace) the DuckDB file at ``path`` with one table per frame."""
+def write_store(path: str | Path, tables: dict[str, pd.DataFrame | pa.Table]) -> Path:
+    """Create (or replace) the DuckDB file at ``path`` with one table per frame (pandas or Arrow)."""
     path = Path(path)
     if path.exists():
         path.unlink()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from shopseg.cluster import AutoKMeans, RobustLogScaler
+from shopseg.cluster import AutoKMeans, BlockScaler, RobustLogScaler
 
 
 def blobs(n_per: int = 200, centers: int = 4, seed: int = 0) -> np.ndarray:
@@ -29,6 +31,30 @@ def test_scaler_logs_heavy_tails_drops_constants_and_round_trips() -> None:
     assert np.median(matrix[:, 0]) == pytest.approx(0, abs=1e-9)
     again = RobustLogScaler.from_dict(scaler.to_dict()).transform(frame)
     np.testing.assert_array_equal(matrix, again)
+
+
+def test_block_scaler_shrinks_habit_shares_of_customers_with_few_orders() -> None:
+    frame = pd.DataFrame(
+        {
+            "frequency": [1.0, 1.0, 20.0, 20.0],
+            "hour_share_night": [1.0, 0.0, 1.0, 0.0],
+            "hour_share_day": [0.0, 1.0, 0.0, 1.0],
+        }
+    )
+    blocks = {"behaviour": ["frequency"], "habits": ["hour_share_night", "hour_share_day"]}
+    scaler = BlockScaler(blocks=blocks).fit(frame)
+    habits = scaler.transform(frame)[:, 1:]
+    one_order, many_orders = np.abs(habits[0]).sum(), np.abs(habits[2]).sum()
+    assert one_order == pytest.approx(many_orders * (1 / 3) / (20 / 22))  # 1/(1+2) against 20/(20+2)
+    again = BlockScaler.from_dict(json.loads(json.dumps(scaler.to_dict()))).transform(frame)
+    np.testing.assert_array_equal(scaler.transform(frame), again)
+    # a scaler saved before the shrinkage existed loads and transforms as it did then
+    old = scaler.to_dict()
+    del old["share_shrinkage"], old["evidence_column"]
+    unshrunk = BlockScaler.from_dict(old).transform(frame)[:, 1:]
+    assert np.abs(unshrunk[0]).sum() == pytest.approx(np.abs(unshrunk[2]).sum())
+    plain = BlockScaler(blocks=blocks, share_shrinkage={}).fit(frame).transform(frame)[:, 1:]
+    assert np.abs(plain[0]).sum() == pytest.approx(np.abs(plain[2]).sum())
 
 
 def test_auto_k_finds_planted_clusters() -> None:

@@ -64,9 +64,9 @@ def test_planted_noise_is_unassigned_by_hdbscan(make_blobs: MakeBlobs) -> None:
         assert report.summary["method"] == "subsample"
 
 
-def test_planted_noise_segment_is_the_least_stable_k_means_segment(make_blobs: MakeBlobs) -> None:
-    # Stability is not validity: K-Means may cut the noise off the same way each time, so
-    # the noise segment is not always below the threshold, but it is always the weakest.
+def test_planted_noise_segment_is_flagged_by_k_means_stability(make_blobs: MakeBlobs) -> None:
+    # K-Means may cut the noise off the same way each time (Jaccard alone would pass it), but
+    # it is the least stable segment and the geometric check flags it diffuse, hence unstable.
     for seed in range(3):
         matrix, is_noise = blobs_and_noise(make_blobs, seed)
         model = AutoKMeans(k=5, random_state=0).fit(matrix)
@@ -75,6 +75,10 @@ def test_planted_noise_segment_is_the_least_stable_k_means_segment(make_blobs: M
         table = report.table.set_index("segment_id")
         assert table["jaccard_mean"].idxmin() == noisiest
         assert table.drop(index=noisiest)["jaccard_mean"].min() > 0.9
+        assert table.loc[noisiest, "diffuse"] and not table.loc[noisiest, "stable"]
+        assert "diffuse" in table.loc[noisiest, "reason"]
+        assert table.drop(index=noisiest)["stable"].all() and not table.drop(index=noisiest)["diffuse"].any()
+        assert report.summary["unstable_segments"] == [noisiest]
 
 
 def test_stability_checks_its_inputs(make_blobs: MakeBlobs) -> None:

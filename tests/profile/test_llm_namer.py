@@ -103,11 +103,15 @@ def shop() -> Shop:
     return Shop(orders=orders, products=generated.products, reviews=reviews)
 
 
+#: Naming is what these tests check: the stages it does not read are left out to keep them fast.
+RULES_ONLY = {"k": 4, "random_state": 0, "value": False, "use_text": False, "stability_refits": 0, "map_method": None}
+
+
 def fit(shop: Shop, server: str, mode: str, monkeypatch: pytest.MonkeyPatch, timeout: float = 10.0) -> Segmenter:
     FakeOpenAI.mode = mode
     FakeOpenAI.requests = []
     monkeypatch.setenv("SHOPSEG_LLM_BASE_URL", server)
-    return Segmenter(k=4, random_state=0, value=False, llm="openai:test-model", llm_timeout=timeout).fit(shop)
+    return Segmenter(**RULES_ONLY, llm="openai:test-model", llm_timeout=timeout).fit(shop)
 
 
 def test_valid_answer_is_used_and_prompt_holds_only_aggregates(
@@ -141,7 +145,7 @@ def test_valid_answer_is_used_and_prompt_holds_only_aggregates(
 def test_every_failure_falls_back_to_rule_names(
     shop: Shop, server: str, monkeypatch: pytest.MonkeyPatch, mode: str, reason: str
 ) -> None:
-    rules = Segmenter(k=4, random_state=0, value=False).fit(shop)
+    rules = Segmenter(**RULES_ONLY).fit(shop)
     model = fit(shop, server, mode, monkeypatch, timeout=1.0)
     rule_names = {p.segment_id: p.name for p in rules.profiles_}
     fallen_back = [p for p in model.profiles_ if p.naming["method"] == "rules"]
@@ -162,7 +166,14 @@ def test_llm_flag_from_the_cli_records_the_fallback(server: str, tmp_path: Path,
     FakeOpenAI.mode = "broken_json"
     monkeypatch.setenv("SHOPSEG_LLM_BASE_URL", server)
     result = run_segmentation(
-        tmp_path / "run", orders=paths["orders"], k=3, value=False, llm="openai:test-model", min_segment_size=1
+        tmp_path / "run",
+        orders=paths["orders"],
+        k=3,
+        value=False,
+        llm="openai:test-model",
+        min_segment_size=1,
+        stability_refits=0,
+        recommender=None,
     )
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["naming"]["llm"]["status"] == "fallback"

@@ -38,6 +38,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         events=paths["events"],
         k=5,
         min_segment_size=20,
+        recommender=None,  # the API tests cover a run without recommendations.parquet (and add one when needed)
     )
     return folder / "run"
 

@@ -15,12 +15,21 @@ import typer
 
 from shopseg import __version__
 from shopseg.cli.config import read_config
-from shopseg.cli.display import StepProgress, console, errors, rows_table, segments_table, validity_table
+from shopseg.cli.display import (
+    StepProgress,
+    console,
+    errors,
+    recommend_summary,
+    rows_table,
+    segments_table,
+    validity_table,
+)
 from shopseg.cli.serve_command import audience, serve
 from shopseg.cli.value_command import value
 from shopseg.cluster import ALGORITHMS
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
+from shopseg.recommend import DEFAULT_RECOMMENDER, RECOMMENDERS
 
 app = typer.Typer(
     name="shopseg",
@@ -185,6 +194,51 @@ def segment(
     stability_refits: Annotated[
         int, typer.Option("--stability-refits", min=0, help="Bootstrap refits to measure stability (0 skips).")
     ] = 20,
+    sub_segments: Annotated[
+        bool,
+        typer.Option("--sub-segments", help="Two-level segments: split large segments into named sub-segments."),
+    ] = False,
+    no_text: Annotated[
+        bool, typer.Option("--no-text", help="Segment on behaviour alone: do not embed product texts and reviews.")
+    ] = False,
+    text_model: Annotated[
+        str | None,
+        typer.Option(
+            "--text-model",
+            help="Text encoder: minilm-int8 (default), minilm, minilm-bf16, fast, openai:MODEL, "
+            "or the folder of a local sentence-transformers model.",
+            show_default=False,
+        ),
+    ] = None,
+    embed_dim: Annotated[
+        int, typer.Option("--embed-dim", min=2, max=256, help="Dimensions of the fused behaviour + text vector.")
+    ] = 16,
+    embedding_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--embedding-cache",
+            help="DuckDB file caching text embeddings between runs (default ~/.cache/shopseg/embeddings.duckdb, "
+            "or $SHOPSEG_CACHE; ':memory:' for none).",
+            show_default=False,
+        ),
+    ] = None,
+    recommender: Annotated[
+        str | None,
+        typer.Option(
+            "--recommender",
+            help=f"Model for recommendations.parquet: {', '.join(RECOMMENDERS)} (default {DEFAULT_RECOMMENDER}).",
+            show_default=False,
+        ),
+    ] = None,
+    no_recommend: Annotated[
+        bool, typer.Option("--no-recommend", help="Skip product recommendations (faster; audience --item needs them).")
+    ] = False,
+    recommend_n: Annotated[
+        int | None,
+        typer.Option(
+            "--recommend-n", min=1, help="Products recommended per customer (default 10).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
     from shopseg.runner import run_segmentation
@@ -208,12 +262,21 @@ def segment(
             map_method=None if map_method == "none" else _choice("--map-method", map_method, ["pca", "umap", "auto"]),
             stability_refits=stability_refits,
             on_step=progress,
+            use_text=not no_text and bool(settings.get("text", True)),
+            text_model=text_model or settings.get("text_model"),
+            embed_dim=int(settings.get("embed_dim", embed_dim)) if embed_dim == 16 else embed_dim,
+            embedding_cache=embedding_cache,
+            on_text_progress=progress.text,
+            sub_segments=sub_segments,
+            recommender=_recommender(recommender, no_recommend, settings),
+            recommend_n=_recommend_n(recommend_n, settings),
         )
     console.print(rows_table(result.shop))
     console.print(segments_table(result.record))
     validity = result.record.get("value", {}).get("predictive_validity")
     if isinstance(validity, list):
         console.print(validity_table(validity))
+    console.print(recommend_summary(result.record))
     rows = result.record["rows"]
     console.print(
         f"Read {rows['rows_read']:,} rows: kept {rows['rows_kept']:,}, quarantined {rows['rows_quarantined']:,}, "
@@ -222,7 +285,26 @@ def segment(
     console.print(
         f"Outputs in [bold]{_escape(str(out))}[/]: segments.parquet/csv, profiles.json, features.parquet, "
         "quarantine.csv, run.json, shopseg.duckdb"
+        + (", recommendations.parquet" if (out / "recommendations.parquet").exists() else "")
     )
+
+
+def _recommender(flag: str | None, no_recommend: bool, settings: dict[str, object]) -> str | None:
+    """--recommender, else the config's ``recommender`` ("none" skips), else the default; None: skip."""
+    if no_recommend and flag:
+        raise ConfigError("Give either --recommender or --no-recommend, not both.")
+    if no_recommend:
+        return None
+    name = str(flag or settings.get("recommender", DEFAULT_RECOMMENDER))
+    return None if name == "none" else _choice("--recommender", name, list(RECOMMENDERS))
+
+
+def _recommend_n(flag: int | None, settings: dict[str, object]) -> int:
+    """--recommend-n, else the config's ``recommend_n``, else 10."""
+    value = flag if flag is not None else settings.get("recommend_n", 10)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"recommend_n must be a positive whole number of products, got {value!r}.")
+    return value
 
 
 def _choice(flag: str, value: str, allowed: list[str]) -> str:
@@ -358,6 +440,7 @@ def demo(
             on_step=progress,
         )
     console.print(segments_table(result.record))
+    console.print(recommend_summary(result.record))
     console.print(f"Outputs in [bold]{out}[/]; the generated shop is in {data} (truth.csv holds the planted segments).")
 
 

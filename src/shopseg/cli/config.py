@@ -8,6 +8,11 @@ Example ``shopseg.toml``::
     date_format = "%d/%m/%Y %H:%M"
     k = 6
     seed = 1
+    recommender = "hybrid"   # or "none" to skip recommendations
+    recommend_n = 10
+    text = true              # false: behaviour only (like --no-text)
+    text_model = "minilm-int8"
+    embed_dim = 16
 
     [map.orders]
     customer_id = "Client"
@@ -25,7 +30,11 @@ from pathlib import Path
 from shopseg.errors import ConfigError
 from shopseg.schema import TABLES
 
-KNOWN_KEYS = {*TABLES, "format", "date_format", "k", "seed", "out", "map"}
+KNOWN_KEYS = {
+    *TABLES,
+    *("format", "date_format", "k", "seed", "out", "map", "recommender", "recommend_n"),
+    *("text", "text_model", "embed_dim"),
+}
 
 
 def read_config(path: str | Path) -> dict[str, object]:

@@ -17,6 +17,8 @@ STEP_LABELS = {
     "read": "Reading and checking input files",
     "features": "Computing customer features",
     "scale": "Scaling features",
+    "embed": "Embedding product texts and reviews (transformer)",
+    "fuse": "Fusing behaviour and text into one representation",
     "cluster": "Clustering customers (choosing k)",
     "value": "Predicting customer value (CLV, P(alive), churn risk)",
     "validity": "Scoring segments on the holdout period (eta squared vs RFM)",
@@ -24,6 +26,7 @@ STEP_LABELS = {
     "map": "Projecting customers onto a 2-D map",
     "profile": "Profiling and naming segments",
     "llm": "Asking the LLM to name segments",
+    "recommend": "Recommending products (evaluating recommenders on a time split)",
     "write": "Writing outputs",
     "generate": "Generating a synthetic shop",
 }
@@ -44,6 +47,14 @@ class StepProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+    def text(self, what: str, done: int, total: int, texts_per_second: float) -> None:
+        """Progress of text embedding (pass as ``on_text_progress``): a bar per source with texts/s."""
+        key = f"embed:{what}"
+        description = f"  embedding {what}: {done:,}/{total:,} texts ({texts_per_second:,.0f} texts/s)"
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(description, total=max(total, 1))
+        self.progress.update(self.tasks[key], completed=done, description=description)
 
     def __call__(self, step: str, phase: str) -> None:
         label = STEP_LABELS.get(step, step)
@@ -99,3 +110,17 @@ def validity_table(rows: list[dict[str, object]]) -> Table:
             f"{row['eta2_holdout_churn']:.3f}",
         )
     return table
+
+
+def recommend_summary(record: dict[str, object]) -> str:
+    """One line on the recommend step of a run: what was written, or why nothing was."""
+    section = record.get("recommend") or {}
+    if not isinstance(section, dict) or section.get("skipped"):
+        reason = section.get("skipped", "not run") if isinstance(section, dict) else "not run"
+        return f"Recommendations: none ({escape(str(reason))})."
+    best = (section.get("evaluation") or {}).get("best_model")
+    return (
+        f"Recommendations: {section.get('n')} per customer for {section.get('customers', 0):,} customers "
+        f"with {escape(str(section.get('model')))}"
+        + (f" (best on the time split: {escape(str(best))}; see recommendations_eval.json)." if best else ".")
+    )

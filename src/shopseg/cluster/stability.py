@@ -23,8 +23,15 @@ noise component, and gets a row in the table (never "stable").
 A limit worth knowing (Hennig says as much): stability is not validity. K-Means cuts a
 diffuse group of random customers off the same way in most refits, so such a group can
 score 0.7-0.9 while real segments score 0.95+; it is then the *least* stable segment but
-not below the threshold. HDBSCAN with ``noise="unassigned"`` is the algorithm that leaves
-random customers out (see ``tests/cluster/test_stability.py``).
+not below the threshold. So a second, geometric check runs beside the refits: a segment is
+**diffuse** when its members are both far more spread out than a typical segment's (mean
+distance to its centre over ``DIFFUSE_SPREAD`` = 2x the median segment's) and far less
+cohesive (mean silhouette under ``DIFFUSE_SILHOUETTE`` = half the median segment's) — the
+signature of customers who only share not belonging anywhere else. Diffuse segments are
+flagged unstable too (``reason`` says which check). On 4 Gaussian blobs plus a planted group
+of uniform random points (``tests/cluster/test_stability.py``) the random group had 3-4x the
+spread and a silhouette of 0.16-0.20 against 0.66-0.78; no blob came near either bound.
+HDBSCAN with ``noise="unassigned"`` leaves random customers out altogether.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_samples
 
 from shopseg.cluster.base import UNASSIGNED, BaseClusterer, check_matrix
 from shopseg.errors import ShopsegError
@@ -43,6 +50,12 @@ DEFAULT_THRESHOLD = 0.6
 METHODS = ("auto", "bootstrap", "subsample")
 #: Below this mean Jaccard Hennig calls a cluster "dissolved".
 DISSOLVED = 0.5
+#: A segment is diffuse when its spread exceeds this multiple of the median segment's ...
+DIFFUSE_SPREAD = 2.0
+#: ... and its mean silhouette is below this fraction of the median segment's.
+DIFFUSE_SILHOUETTE = 0.5
+#: Rows sampled for silhouettes (quadratic in rows).
+COHESION_ROWS = 5_000
 
 
 @dataclass
@@ -51,7 +64,9 @@ class StabilityReport:
 
     ``table``, one row per segment id (``-1`` for noise when present): ``segment_id``,
     ``size``, ``jaccard_mean``, ``jaccard_min``, ``dissolved_share`` (share of refits with
-    Jaccard < 0.5), ``stable`` (``jaccard_mean >= threshold``; always False for noise).
+    Jaccard < 0.5), ``silhouette`` (members' mean), ``spread`` (mean distance to the centre
+    relative to the median segment's), ``diffuse`` (see the module docstring), ``stable``
+    (``jaccard_mean >= threshold`` and not diffuse; always False for noise) and ``reason``.
     ``summary``: ``n_refits``, ``method``, ``rows_per_refit``, ``distinct_rows_per_refit``,
     ``threshold``, ``ari_mean``, ``ari_min``, ``jaccard_mean`` (size-weighted over segments),
     ``unstable_segments`` (ids).
@@ -79,6 +94,8 @@ class StabilityReport:
         for segment, group in table.groupby("segment_id", sort=True):
             weights = group["size"].to_numpy()
             jaccard = float(np.average(group["jaccard_mean"], weights=weights))
+            # a merged segment is diffuse only if all of it was
+            diffuse = bool(group["diffuse"].all())
             rows.append(
                 {
                     "segment_id": int(segment),
@@ -86,12 +103,71 @@ class StabilityReport:
                     "jaccard_mean": round(jaccard, 4),
                     "jaccard_min": float(group["jaccard_min"].min()),
                     "dissolved_share": round(float(np.average(group["dissolved_share"], weights=weights)), 4),
-                    "stable": bool(jaccard >= threshold and segment != UNASSIGNED),
+                    "silhouette": round(float(np.average(group["silhouette"], weights=weights)), 4),
+                    "spread": round(float(np.average(group["spread"], weights=weights)), 4),
+                    "diffuse": diffuse,
+                    "stable": bool(jaccard >= threshold and not diffuse and segment != UNASSIGNED),
+                    "reason": _reason(jaccard, threshold, diffuse, segment),
                 }
             )
         report = StabilityReport(table=pd.DataFrame(rows), summary=dict(self.summary))
         report.summary["unstable_segments"] = report.unstable()
         return report
+
+
+def _reason(jaccard: float, threshold: float, diffuse: bool, segment: int) -> str:
+    """Why a segment is (not) stable, in words."""
+    if segment == UNASSIGNED:
+        return "noise: customers no segment takes"
+    reasons = []
+    if jaccard < threshold:
+        reasons.append(f"bootstrap Jaccard {jaccard:.2f} < {threshold:.2f}")
+    if diffuse:
+        reasons.append("diffuse: far more spread out and less cohesive than a typical segment")
+    return "; ".join(reasons) or "stable"
+
+
+def cohesion(
+    matrix: np.ndarray, labels: np.ndarray, ids: np.ndarray, random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment id: (mean silhouette, spread relative to the median segment, diffuse flag).
+
+    Silhouettes on a sample of :data:`COHESION_ROWS` rows; spread = mean distance of members to
+    their centre. Noise (-1) is left out of the medians and never called diffuse (it is noise).
+    """
+    segments = ids != UNASSIGNED
+    silhouette = np.full(len(ids), np.nan)
+    spread = np.full(len(ids), np.nan)
+    kept = labels != UNASSIGNED
+    rng = np.random.default_rng(random_state)
+    rows = np.flatnonzero(kept)
+    if len(rows) > COHESION_ROWS:
+        rows = np.sort(rng.choice(rows, COHESION_ROWS, replace=False))
+    values = np.zeros(len(rows))
+    if len(np.unique(labels[rows])) >= 2:
+        values = silhouette_samples(matrix[rows], labels[rows])
+    for position, segment in enumerate(ids):
+        if segment == UNASSIGNED:
+            continue
+        members = matrix[labels == segment]
+        spread[position] = float(np.linalg.norm(members - members.mean(axis=0), axis=1).mean())
+        sampled = labels[rows] == segment
+        silhouette[position] = float(values[sampled].mean()) if sampled.any() else np.nan
+    diffuse = np.zeros(len(ids), dtype=bool)
+    if segments.sum() >= 3:
+        median_spread = np.nanmedian(spread[segments])
+        median_silhouette = np.nanmedian(silhouette[segments])
+        relative = spread / median_spread if median_spread > 0 else np.ones(len(ids))
+        spread = relative
+        diffuse = (
+            segments
+            & (relative > DIFFUSE_SPREAD)
+            & (silhouette < DIFFUSE_SILHOUETTE * median_silhouette)
+            & (median_silhouette > 0)
+        )
+    else:
+        spread = np.where(segments, 1.0, np.nan)
+    return silhouette, spread, diffuse
 
 
 def best_jaccard(reference: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +233,7 @@ def assess_stability(
     jaccard = np.nan_to_num(jaccard, nan=0.0)
     sizes = np.array([(labels == i).sum() for i in ids])
     means = jaccard.mean(axis=0)
+    silhouette, spread, diffuse = cohesion(matrix, labels, ids, random_state)
     table = pd.DataFrame(
         {
             "segment_id": ids,
@@ -164,7 +241,11 @@ def assess_stability(
             "jaccard_mean": means.round(4),
             "jaccard_min": jaccard.min(axis=0).round(4),
             "dissolved_share": (jaccard < DISSOLVED).mean(axis=0).round(4),
-            "stable": (means >= threshold) & (ids != UNASSIGNED),
+            "silhouette": np.round(silhouette, 4),
+            "spread": np.round(spread, 4),
+            "diffuse": diffuse,
+            "stable": (means >= threshold) & (ids != UNASSIGNED) & ~diffuse,
+            "reason": [_reason(m, threshold, d, i) for m, d, i in zip(means, diffuse, ids, strict=True)],
         }
     )
     report = StabilityReport(table=table)

@@ -3,9 +3,18 @@
 For customers ``customer_ids`` (the rows of the feature table, in order):
 
 * **taste** -- spend-weighted mean of the embeddings of the products they bought (returns
-  and cancelled lines excluded; a line weighs its amount, so a 300 tent counts more than a
-  3 sticker). Products are embedded from their title + description + category, or from
-  order-line descriptions when there is no catalogue (:mod:`shopseg.embed.texts`).
+  and cancelled lines excluded). ``taste_weighting="log_spend"`` (the default) weighs a line
+  by ``log(1 + amount)``: a 300 tent still counts more than a 3 sticker (about 2.5x), but one
+  dear line no longer drowns a customer's other thirty (raw ``"spend"`` weights span 100x
+  within one customer, so the mean follows their priciest item and the taste of heavy
+  buyers scatters as if read from one or two items). ``"count"`` weighs every line 1.
+  Measured with ``benchmarks/segment_quality.py`` (5,000 customers, seeds 0-2, K-Means at
+  K=8, PCA reduction): fused ARI spend 0.721 -> log_spend 0.761 (count 0.763) on the
+  generator before its taste segments were sharpened; on the current generator spend 0.782,
+  log_spend 0.801, count 0.762, and the ARI of assigning each customer to the nearest true
+  segment centre (how well the space separates the segments at all) 0.866 -> 0.903. Products
+  are embedded from their title + description + category, or from order-line descriptions
+  when there is no catalogue (:mod:`shopseg.embed.texts`).
 * **voice** -- mean of the embeddings of their reviews. ``voice_weighting="plain"`` (the
   default) averages all reviews and leaves the rating to the behaviour features
   (``rating_mean`` is one); ``"signed"`` weighs each review by ``(rating - 3) / 2`` so praise
@@ -47,6 +56,7 @@ from shopseg.shop import Shop
 
 BLOCKS = ("taste", "voice", "browse")
 VOICE_WEIGHTINGS = ("plain", "signed")
+TASTE_WEIGHTINGS = ("log_spend", "spend", "count")
 VIEW_EVENTS = frozenset({"view", "page_view", "product_view", "detail"})
 #: ``on_progress(what, done, total, texts_per_second)``; ``what`` is "products", "reviews" or "searches".
 TextProgress = Callable[[str, int, int, float], None]
@@ -59,7 +69,9 @@ class TextVectors:
     ``customer_ids``: the rows; ``blocks``: {block name: float32 (customers x dim)}, unit or
     zero rows (only blocks the shop has data for); ``evidence``: {block name: float64
     (customers,)}, items behind each row; ``has_text``: bool (customers,), any non-zero
-    block; ``report``: model_id, texts_embedded, cache_hits, customers_with_text, seconds, and per
+    block; ``embedded``: {source: the distinct texts' vectors and cache keys}; ``product_ids``:
+    the products behind ``embedded["products"].row``; ``report``:
+    model_id, texts_embedded, cache_hits, customers_with_text, seconds, and per
     source ("products", "reviews", "searches") texts, distinct, cache hits, embedded, timings.
     """
 
@@ -68,6 +80,19 @@ class TextVectors:
     evidence: dict[str, np.ndarray]
     has_text: np.ndarray
     report: dict[str, object] = field(default_factory=dict)
+    embedded: dict[str, EmbeddedTexts] = field(default_factory=dict, repr=False)
+    product_ids: pd.Index | None = field(default=None, repr=False)
+
+    def product_vectors(self) -> pd.DataFrame | None:
+        """The products' text vectors (index product_id, one column per dimension), None without product text.
+
+        The content recommender reads them: the same MiniLM space as the customers' blocks.
+        """
+        embedded = self.embedded.get("products")
+        if embedded is None or self.product_ids is None or not len(embedded.vectors):
+            return None
+        has = embedded.row >= 0
+        return pd.DataFrame(embedded.vectors[embedded.row[has]], index=self.product_ids[has].rename(s.PRODUCT_ID))
 
 
 def _customer_rows(customer_ids: pd.Index, ids: pd.Series) -> np.ndarray:
@@ -107,6 +132,7 @@ def customer_text_vectors(
     encoder: str | TextEncoder | None = None,
     cache: EmbeddingCache | None = None,
     voice_weighting: str = "plain",
+    taste_weighting: str = "log_spend",
     blocks: tuple[str, ...] = BLOCKS,
     on_progress: TextProgress | None = None,
 ) -> TextVectors:
@@ -119,6 +145,8 @@ def customer_text_vectors(
     """
     if voice_weighting not in VOICE_WEIGHTINGS:
         raise ConfigError(f"voice_weighting must be one of {', '.join(VOICE_WEIGHTINGS)}, got '{voice_weighting}'.")
+    if taste_weighting not in TASTE_WEIGHTINGS:
+        raise ConfigError(f"taste_weighting must be one of {', '.join(TASTE_WEIGHTINGS)}, got '{taste_weighting}'.")
     unknown = set(blocks) - set(BLOCKS)
     if unknown:
         raise ConfigError(f"Unknown text blocks {sorted(unknown)}; known: {', '.join(BLOCKS)}.")
@@ -129,11 +157,13 @@ def customer_text_vectors(
     report: dict[str, object] = {"model": encoder.describe(), "sources": {}}
     out_blocks: dict[str, np.ndarray] = {}
     evidence: dict[str, np.ndarray] = {}
+    embedded_by_source: dict[str, EmbeddedTexts] = {}
 
     def embed(what: str, texts: pd.Series) -> EmbeddedTexts:
         progress = (lambda done, total, rate: on_progress(what, done, total, rate)) if on_progress else None
         embedded = embed_texts(texts, encoder, cache=cache, on_progress=progress)
         report["sources"][what] = embedded.report
+        embedded_by_source[what] = embedded
         return embedded
 
     orders, events = shop.orders, shop.events
@@ -146,7 +176,8 @@ def customer_text_vectors(
         bought = orders[~orders[s.IS_RETURN].astype(bool)] if s.IS_RETURN in orders else orders
         spend = bought[s.AMOUNT].to_numpy(dtype=np.float64) if s.AMOUNT in bought else np.ones(len(bought))
         # Free lines (amount 0) still say what was chosen: a tiny weight keeps them when nothing was paid.
-        weight = np.clip(np.nan_to_num(spend), 0.0, None) + 1e-6
+        spend = np.clip(np.nan_to_num(spend), 0.0, None)
+        weight = {"spend": spend, "log_spend": np.log1p(spend), "count": np.ones(len(bought))}[taste_weighting] + 1e-6
         out_blocks["taste"], evidence["taste"] = pooled_vectors(
             _customer_rows(customer_ids, bought[s.CUSTOMER_ID]),
             _product_rows(bought[s.PRODUCT_ID], products, product_vectors),
@@ -192,7 +223,8 @@ def customer_text_vectors(
         for name, v in out_blocks.items()
     }
     report["seconds"] = round(time.perf_counter() - started, 3)
-    return TextVectors(customer_ids, out_blocks, evidence, has_text, report)
+    product_ids = pd.Index(products[s.PRODUCT_ID].astype(str)) if len(products) else None
+    return TextVectors(customer_ids, out_blocks, evidence, has_text, report, embedded_by_source, product_ids)
 
 
 def _browse_vectors(

@@ -33,7 +33,8 @@ class EmbeddedTexts:
     """Vectors of distinct texts and where each input text's vector is.
 
     ``vectors``: float32 (distinct texts x dimension), unit rows; ``row``: int64 (input texts,),
-    the row of ``vectors`` for each input text, -1 for an empty text; ``report``: counts and
+    the row of ``vectors`` for each input text, -1 for an empty text; ``keys``: the cache key
+    (:func:`~shopseg.embed.cache.text_key`) of each row of ``vectors``; ``report``: counts and
     timings (texts, distinct, empty, cache_hits, embedded, load_seconds, encode_seconds,
     seconds, texts_per_second of the encoder alone).
     """
@@ -41,6 +42,7 @@ class EmbeddedTexts:
     vectors: np.ndarray
     row: np.ndarray
     report: dict[str, object] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
 
 
 def embed_texts(
@@ -66,9 +68,8 @@ def embed_texts(
     vectors: np.ndarray | None = None
     hits = 0
     missing = np.arange(len(distinct))
-    keys: list[str] = []
+    keys = [text_key(text) for text in distinct]
     if cache is not None and distinct:
-        keys = [text_key(text) for text in distinct]
         found, cached = cache.get_many(encoder.model_id, keys)
         hits = int(found.sum())
         if hits:
@@ -104,4 +105,4 @@ def embed_texts(
         "seconds": round(time.perf_counter() - started, 3),
         "texts_per_second": round(len(missing) / encode_seconds, 1) if len(missing) and encode_seconds > 0 else None,
     }
-    return EmbeddedTexts(vectors=vectors, row=row, report=report)
+    return EmbeddedTexts(vectors=vectors, row=row, report=report, keys=keys)

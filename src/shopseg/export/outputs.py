@@ -8,11 +8,17 @@ profiles.json       one profile per segment (see shopseg.profile.profiles.Segmen
 profiles.md         the same as a readable summary
 quarantine.csv      every rejected row: file, line, column, value, reason
 run.json            version, config, input hashes, row counts, seed, timings, model choice
-shopseg.duckdb      input tables, features, segments, profiles, quarantine (SQL)
-model/model.json    the fitted model (JSON, no pickle) for assigning new customers
+shopseg.duckdb      input tables, features, segments, profiles, quarantine, and
+                    embedding_cache: the text vectors used (model id, text hash, vector)
+model/model.json    the fitted model (JSON, no pickle) for assigning new customers;
+                    model/fusion/ holds the text fusion model (JSON + safetensors)
 report.html         the self-contained HTML report (charts inlined, works offline)
 model_selection.csv every score per k (silhouette, Calinski-Harabasz, Davies-Bouldin, inertia, BIC)
 =================== ==================================================================
+
+When the recommend step ran: recommendations.parquet, recommendations_eval.json,
+model/recommend/, ``best_sellers`` in each profile and the DuckDB tables ``recommendations``
+and ``segment_top_products`` (see :mod:`shopseg.export.recommendations`).
 """
 
 from __future__ import annotations
@@ -22,9 +28,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from shopseg.embed.stage import embeddings_table
+from shopseg.export.recommendations import (
+    published_best_sellers,
+    recommendation_tables,
+    with_best_sellers,
+    write_recommendations,
+)
 from shopseg.export.safe_csv import write_safe_csv
 from shopseg.pipeline import Segmenter
 from shopseg.profile.markdown import render_profiles_markdown
+from shopseg.recommend import RecommendationResult
 from shopseg.report import build_report
 from shopseg.shop import Shop
 from shopseg.store import write_store
@@ -43,7 +57,13 @@ OUTPUT_FILES = (
 )
 
 
-def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[str, object]) -> None:
+def write_outputs(
+    folder: Path,
+    shop: Shop,
+    segmenter: Segmenter,
+    record: dict[str, object],
+    recommendations: RecommendationResult | None = None,
+) -> None:
     """Write every output of a run into ``folder`` (a temporary folder; see run_folder)."""
     segments = segmenter.assignments()
     segments.to_parquet(folder / "segments.parquet", index=False)
@@ -51,10 +71,17 @@ def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[s
     features = segmenter.features_.frame.reset_index()
     features.to_parquet(folder / "features.parquet", index=False)
     profiles = segmenter.published_profiles()
+    best_sellers = (
+        published_best_sellers(recommendations, bool(segmenter.dp_epsilon)) if recommendations is not None else {}
+    )
+    if recommendations is not None:
+        profiles = with_best_sellers(profiles, best_sellers)
     (folder / "profiles.json").write_text(json.dumps(profiles, indent=2))
     (folder / "profiles.md").write_text(render_profiles_markdown(profiles))
     write_safe_csv(shop.quarantine, folder / "quarantine.csv")
     segmenter.save(folder / "model")
+    if recommendations is not None:
+        write_recommendations(folder, recommendations)
     selection = getattr(segmenter.clusterer_, "selection_", None)
     if selection is not None and not selection.empty:
         selection.to_csv(folder / "model_selection.csv", index=False)
@@ -78,6 +105,12 @@ def write_outputs(folder: Path, shop: Shop, segmenter: Segmenter, record: dict[s
             "segments": segments,
             "profiles": profile_rows,
             "quarantine": quarantine,
+            **(
+                recommendation_tables(recommendations, best_sellers, segmenter.segment_names_)
+                if recommendations is not None
+                else {}
+            ),
+            "embedding_cache": embeddings_table(segmenter.text_.vectors if segmenter.text_ is not None else None),
         },
     )
     (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))

@@ -9,6 +9,17 @@ exactly, so behaviour alone cannot tell them apart and text or category signals 
 customer also buys outside their favourite categories (a personal side interest and the
 general popularity), so segments overlap as real ones do.
 
+How much they overlap was tuned once, on purpose: a taste-only customer gives
+:data:`FAVOURITE_SHARE` (0.75) of their lines to the favourite category outright and
+:data:`SIDE_INTEREST_SHARE` (0.10) to a personal side interest; these were 0.6 and 0.15.
+With the old values a third of a taste customer's few lines fell outside the favourite, so
+many were indistinguishable by construction: a supervised classifier (logistic regression,
+5-fold, behaviour features + taste and voice vectors, 5,000 customers, seeds 0-2) reached
+only ARI 0.885 (taste-only segments among themselves 0.781), below the 0.90 that
+unsupervised segmentation is asked to reach. With the new values it reaches 0.952 (taste
+0.930); the taste segments still buy about 30% outside their favourite and still share one
+behaviour profile (``REGULAR``), so behaviour alone still cannot separate them.
+
 Demographics (gender, region, channel) are drawn from one distribution for everybody and age
 differs only with behaviour, so they never give a taste segment away.
 
@@ -120,7 +131,7 @@ RETURN_DELAY_DAYS = (2, 30)
 REVIEW_DELAY_DAYS = (2, 21)
 SIGNUP_LEAD_DAYS_MEAN = 30.0
 #: Share of a customer's lines and sessions that go to their personal side interest.
-SIDE_INTEREST_SHARE = 0.15
+SIDE_INTEREST_SHARE = 0.10
 #: Spread of a customer's price level around the segment's, and of a line's around the customer's.
 CUSTOMER_PRICE_SPREAD = 0.08
 LINE_PRICE_SPREAD = 0.2
@@ -195,6 +206,10 @@ class SegmentProfile:
     age_mean: float
     favourites: tuple[tuple[str, float], ...] = ()
 
+
+#: Share of a taste-only segment's lines that go to its favourite category outright (the rest
+#: follows general popularity, before the side interest takes its share).
+FAVOURITE_SHARE = 0.75
 
 #: The one behaviour profile of every taste-only segment; they differ in ``favourites`` alone.
 REGULAR = SegmentProfile(
@@ -297,9 +312,9 @@ PLANTED_SEGMENTS: Mapping[str, SegmentProfile] = MappingProxyType(
             sessions_per_order=1.0,
             age_mean=47.0,
         ),
-        "outdoor_enthusiasts": replace(REGULAR, share=0.18, favourites=(("outdoor", 0.6),)),
-        "beauty_lovers": replace(REGULAR, share=0.18, favourites=(("beauty", 0.6),)),
-        "home_cooks": replace(REGULAR, share=0.13, favourites=(("home & kitchen", 0.6),)),
+        "outdoor_enthusiasts": replace(REGULAR, share=0.18, favourites=(("outdoor", FAVOURITE_SHARE),)),
+        "beauty_lovers": replace(REGULAR, share=0.18, favourites=(("beauty", FAVOURITE_SHARE),)),
+        "home_cooks": replace(REGULAR, share=0.13, favourites=(("home & kitchen", FAVOURITE_SHARE),)),
     }
 )
 

@@ -47,6 +47,17 @@ def _value_sentence(value: dict[str, float]) -> str:
     return "; ".join(parts) + "."
 
 
+def _best_seller(product: dict[str, Any]) -> str:
+    """A best seller as "title (31% of the segment, 2.4x)"; counts are absent in private runs."""
+    name = _md(product.get("title") or product["product_id"])
+    facts = []
+    if product.get("share") is not None:
+        facts.append(f"{product['share']:.0%} of the segment")
+    if product.get("lift") is not None:
+        facts.append(f"{product['lift']:.1f}x")
+    return f"{name} ({', '.join(facts)})" if facts else name
+
+
 def _label(feature: str) -> str:
     return LABELS.get(feature, feature.replace("_", " "))
 
@@ -81,12 +92,23 @@ def render_profiles_markdown(profiles: list[dict[str, Any]], title: str = "Custo
         if p.get("top_products"):
             shown = ", ".join(_md(t["title"] or t["product_id"]) for t in p["top_products"][:3])
             lines += [f"**Typical products:** {shown}", ""]
+        if p.get("best_sellers"):  # added by the recommend step
+            shown = ", ".join(_best_seller(t) for t in p["best_sellers"][:5])
+            lines += [f"**Best sellers in the segment:** {shown}", ""]
         for source, label in (("reviews", "Review keywords"), ("purchases", "Purchase keywords")):
             terms = p.get("keywords", {}).get(source)
             if terms:
                 lines += [f"**{label}:** {', '.join(_md(t['term']) for t in terms[:8])}", ""]
         if p.get("value"):
             lines += [f"**Value and risk:** {_value_sentence(p['value'])}", ""]
+        if p.get("children"):
+            lines.append("**Sub-segments:**")
+            lines += [
+                f"- {_md(c['sub_segment_id'])} {_md(c['name'])}: {c['size']:,} customers "
+                f"({c['share_of_parent']:.0%} of the segment)"
+                for c in p["children"]
+            ]
+            lines.append("")
         if p["playbook"]:
             lines.append("**Playbook:**")
             lines += [

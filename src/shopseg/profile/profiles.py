@@ -41,7 +41,11 @@ class SegmentProfile:
     * ``value``: totals and means of CLV / churn risk when the value stage ran;
     * ``evidence``: every citable fact by key (see :mod:`shopseg.profile.playbook`);
     * ``persona``, ``playbook`` (``action, why, evidence``), ``naming`` (how the name
-      was made: ``{"method": "rules" | "llm", ...}``).
+      was made: ``{"method": "rules" | "llm", ...}``);
+    * ``stability``: bootstrap Jaccard and the stable/unstable flag;
+    * ``children``: sub-segments when two-level segmentation split this segment
+      (``sub_segment_id`` like ``"2.1"``, ``name``, ``size``, ``share_of_parent``,
+      ``distinguishing`` against the siblings).
     """
 
     segment_id: int
@@ -62,6 +66,7 @@ class SegmentProfile:
     playbook: list[dict[str, Any]] = field(default_factory=list)
     naming: dict[str, Any] = field(default_factory=lambda: {"method": "rules"})
     stability: dict[str, Any] = field(default_factory=dict)
+    children: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

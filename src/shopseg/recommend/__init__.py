@@ -45,11 +45,13 @@ from shopseg.recommend.stage import (
     shop_interactions,
     shop_until,
 )
+from shopseg.recommend.step import FALLBACK, check_recommender, recommend_step
 
 __all__ = [
     "DEFAULT_MODELS",
     "DEFAULT_RECOMMENDER",
     "DEFAULT_SIGNAL_WEIGHTS",
+    "FALLBACK",
     "RECOMMENDATION_COLUMNS",
     "RECOMMENDERS",
     "REPEAT_SHARE_THRESHOLD",
@@ -67,12 +69,14 @@ __all__ = [
     "TimeSplit",
     "audience_for_item",
     "build_interactions",
+    "check_recommender",
     "embedded_product_vectors",
     "evaluate_recommenders",
     "load_recommender",
     "make_recommender",
     "ranking_metrics",
     "recommend_for_shop",
+    "recommend_step",
     "repeat_categories",
     "repeat_purchase_shares",
     "save_recommender",

@@ -28,6 +28,8 @@ from shopseg.recommend.base import Recommender, Segments, short_titles
 from shopseg.recommend.interactions import Interactions
 
 WEIGHTINGS = ("bm25", "none")
+#: Recommenders that need the ``implicit`` package.
+NEEDS_IMPLICIT = ("als", "bpr")
 
 
 def implicit_available() -> bool:

@@ -56,8 +56,8 @@ class Evaluation:
     def best(self, metric: str | None = None) -> str | None:
         """The model with the highest ``metric`` (default NDCG@k)."""
         column = metric or f"ndcg@{self.k}"
-        if self.table.empty or column not in self.table:
-            return None
+        if self.table.empty or column not in self.table or self.table[column].isna().all():
+            return None  # no test customer to score on
         return str(self.table[column].idxmax())
 
     def as_dict(self) -> dict[str, Any]:

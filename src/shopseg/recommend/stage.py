@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
+from shopseg.recommend.als import NEEDS_IMPLICIT, implicit_available
 from shopseg.recommend.base import Recommender, Segments, SegmentsAt, empty_recommendations, top_n
 from shopseg.recommend.evaluate import DEFAULT_MODELS, Evaluation, evaluate_recommenders
 from shopseg.recommend.interactions import Interactions, build_interactions
@@ -233,6 +234,11 @@ def recommend_for_shop(
     evaluation = None
     if evaluate:
         names = list(DEFAULT_MODELS) if evaluate is True else list(evaluate)
+        if not implicit_available():  # the final model's own fit says so when it needs implicit
+            dropped = [name for name in names if name in NEEDS_IMPLICIT and name != model]
+            names = [name for name in names if name not in dropped]
+            if dropped:
+                notes.append(f"'implicit' is not installed: {', '.join(dropped)} not evaluated.")
         if model not in names:
             names.append(model)
         evaluated = {

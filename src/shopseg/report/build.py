@@ -82,25 +82,83 @@ def _segment_cards(profiles: list[dict[str, Any]]) -> str:
     return "".join(cards)
 
 
-def _recommendation_table(record: dict[str, Any]) -> str:
-    evaluation = (
-        record.get("recommendations", {}).get("evaluation") if isinstance(record.get("recommendations"), dict) else None
+#: Columns of recommendations_eval.json shown in the report, in this order.
+EVALUATION_COLUMNS = ("recall@10", "ndcg@10", "map@10", "coverage", "novelty", "cold_recall@10", "fit_seconds")
+#: Best sellers shown per segment.
+BEST_SELLERS_SHOWN = 5
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return f"<td>{_e('–' if value is None else value)}</td>"
+    if isinstance(value, int | float):
+        return f"<td class=num>{value:,.4f}</td>" if isinstance(value, float) else f"<td class=num>{value:,}</td>"
+    return f"<td>{_e(value)}</td>"
+
+
+def _model_cell(name: object, best: object, chosen: object) -> str:
+    text = f"<b>{_e(name)}</b>" if name == best else _e(name)
+    return f"<td>{text}{' <span class=muted>(used)</span>' if name == chosen else ''}</td>"
+
+
+def _best_sellers(profiles: list[dict[str, Any]]) -> str:
+    """Per segment, its best sellers: title, with the share of the segment buying it and the lift."""
+    rows = []
+    for p in profiles:
+        products = p.get("best_sellers") or []
+        if not products:
+            continue
+        cells = []
+        for product in products[:BEST_SELLERS_SHOWN]:
+            facts = [f"{product['share']:.0%}" if product.get("share") is not None else ""]
+            facts.append(f"{product['lift']:.1f}×" if product.get("lift") is not None else "")
+            detail = " · ".join(f for f in facts if f)
+            cells.append(
+                f"<td>{_e(product.get('title') or product.get('product_id'))}"
+                f"{f' <span class=muted>{_e(detail)}</span>' if detail else ''}</td>"
+            )
+        cells += ["<td></td>"] * (BEST_SELLERS_SHOWN - len(cells))
+        rows.append(f"<tr><td>{_e(p['name'])}</td>{''.join(cells)}</tr>")
+    if not rows:
+        return ""
+    head = "".join(f"<th>#{i}</th>" for i in range(1, BEST_SELLERS_SHOWN + 1))
+    return (
+        '<div class="card"><h3>Best sellers per segment</h3><table>'
+        f"<tr><th>segment</th>{head}</tr>{''.join(rows)}</table>"
+        "<p class=muted>Share of the segment's buyers who bought it · lift over the whole shop.</p></div>"
     )
+
+
+def _evaluation(evaluation: dict[str, Any] | None) -> str:
+    """The recommenders compared on the time split (recommendations_eval.json)."""
     if not evaluation:
         return ""
-    rows = evaluation if isinstance(evaluation, list) else [{"model": k, **v} for k, v in evaluation.items()]
-    columns = [c for c in rows[0] if c != "model"]
+    if evaluation.get("skipped"):
+        return f'<div class="card"><p>Recommenders not evaluated: {_e(evaluation["skipped"])}</p></div>'
+    rows = evaluation.get("metrics") or []
+    if not rows:
+        return ""
+    columns = [c for c in EVALUATION_COLUMNS if any(c in r for r in rows)]
+    best, chosen = evaluation.get("best_model"), evaluation.get("model")
     head = "".join(f"<th>{_e(c)}</th>" for c in ["model", *columns])
     body = "".join(
-        "<tr>"
-        + f"<td>{_e(r['model'])}</td>"
-        + "".join(
-            f"<td class=num>{r[c]:.4f}</td>" if isinstance(r[c], float) else f"<td>{_e(r[c])}</td>" for c in columns
-        )
-        + "</tr>"
-        for r in rows
+        f"<tr>{_model_cell(r.get('model'), best, chosen)}{''.join(_cell(r.get(c)) for c in columns)}</tr>" for r in rows
     )
-    return f'<h2>Recommendation quality</h2><div class="card"><table><tr>{head}</tr>{body}</table></div>'
+    split = evaluation.get("split") or {}
+    caption = (
+        f"Fitted on the history before {_e(split.get('cut'))}, scored on the last {_e(split.get('test_days'))} days "
+        f"({_e(split.get('test_customers'))} customers bought then). Best NDCG@10 in bold."
+    )
+    return (
+        f'<div class="card"><h3>Recommendation quality</h3><table><tr>{head}</tr>{body}</table>'
+        f"<p class=muted>{caption}</p></div>"
+    )
+
+
+def _recommendations(run_dir: Path, profiles: list[dict[str, Any]]) -> str:
+    path = run_dir / "recommendations_eval.json"
+    evaluation = json.loads(path.read_text()) if path.exists() else None
+    return _best_sellers(profiles) + _evaluation(evaluation)
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -125,6 +183,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             "".join(_figure(f, f"value-{i}") for i, f in enumerate(charts.value_distributions(segments))),
         ),
         ("Personas and playbooks", _segment_cards(profiles)),
+        ("Recommendations", _recommendations(run_dir, profiles)),
         (
             "Model selection and stability",
             _figure(charts.model_selection(record), "model-selection")
@@ -132,7 +191,6 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         ),
     ]
     body = "".join(f"<h2>{_e(title)}</h2>{content}" for title, content in sections if content)
-    body += _recommendation_table(record)
     page = (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>shopseg report</title>"
         f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body><main>"

@@ -178,7 +178,7 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
     features = build_features(shop, reference, priors=priors).frame
     if reference is not None and "recency_days" in features:
         features["recency_days"] = features["recency_days"].clip(lower=0.0)
-    segment_id = int(run.segmenter.predict(features).iloc[0])
+    segment_id = int(run.segmenter.predict(features, shop).iloc[0])
     names = {**run.segment_names(), UNASSIGNED: "Unassigned"}
     summary = [c for c in (*SUMMARY_COLUMNS, *run.segmenter.scaler_.columns_) if c in features]
     return AssignResponse(
