@@ -289,6 +289,17 @@ def segment(
     )
 
 
+def _key_values(items: list[str] | None) -> dict[str, str]:
+    """KEY=VALUE options as a dict; a clear error for anything else."""
+    pairs = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--spark-conf '{item}': write it as KEY=VALUE, e.g. spark.executor.memory=4g.")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def _recommender(flag: str | None, no_recommend: bool, settings: dict[str, object]) -> str | None:
     """--recommender, else the config's ``recommender`` ("none" skips), else the default; None: skip."""
     if no_recommend and flag:
@@ -370,16 +381,31 @@ def assign(
     date_format: DateFormatOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for assignments.parquet/.csv.")] = Path("shopseg-assigned"),
     config: ConfigOpt = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="'local' (DuckDB, default) or 'spark' (needs pyspark and Java 17+).")
+    ] = "local",
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default: local mode).")
+    ] = "local[*]",
+    spark_conf: Annotated[
+        list[str] | None, typer.Option("--spark-conf", help="KEY=VALUE Spark setting for --engine spark; repeatable.")
+    ] = None,
 ) -> None:
     """Place new customers into a saved run's segments, without refitting."""
     from shopseg.assign import assign_customers
     from shopseg.export.run_folder import prepare_output, write_atomically
     from shopseg.export.safe_csv import write_safe_csv
 
+    engine = _choice("--engine", engine, ["local", "spark"])
     inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
     inputs.pop("_settings")
     prepare_output(out)
-    table = assign_customers(model, load_shop(**inputs))
+    if engine == "spark":
+        from shopseg.engines.spark.assign import assign_with_spark
+
+        table = assign_with_spark(model, load_shop(**inputs), master=spark_master, config=_key_values(spark_conf))
+    else:
+        table = assign_customers(model, load_shop(**inputs))
 
     def write(folder: Path) -> None:
         table.to_parquet(folder / "assignments.parquet", index=False)

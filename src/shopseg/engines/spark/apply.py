@@ -1,0 +1,112 @@
+"""Apply a saved shopseg model to a Spark frame of features: one segment per customer.
+
+The model is the one ``Segmenter.save`` writes (``model.json`` + clusterer JSON/npz, the
+fusion folder when it uses text). Its files are read once on the driver and shipped with
+the task as bytes (data, not a pickle, and no shared file system needed); on each Python
+worker they are written to a temporary folder and loaded with :meth:`Segmenter.load` once,
+then reused for every task and Arrow batch that worker runs (``mapInPandas``). Each batch
+goes through :meth:`Segmenter.represent` and :meth:`Segmenter.segments_of`, the code
+:meth:`Segmenter.predict` runs, so a customer gets the same segment on both engines when
+the features agree.
+
+Text: this first slice has no text stage on Spark. A model fitted with text is applied with
+every customer's text blocks at "no information" (the blocks' mean: what ``represent`` does
+without a shop), so only behaviour decides; a warning says so.
+
+Shopseg itself must be importable on the executors (installed in the Python they run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.engines.spark.scale import feature_selection
+from shopseg.errors import ShopsegError
+from shopseg.pipeline import Segmenter
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+#: Fitted models loaded in this Python process, by the digest of their files.
+_LOADED: dict[str, Segmenter] = {}
+
+
+def model_folder(run_dir: str | Path) -> Path:
+    """The folder holding ``model.json``: ``run_dir/model`` of a run, or ``run_dir`` itself."""
+    folder = Path(run_dir)
+    for candidate in (folder / "model", folder):
+        if (candidate / "model.json").exists():
+            return candidate
+    raise ShopsegError(f"{folder}: no model.json here; point to a run folder written by 'shopseg segment'.")
+
+
+def read_model_files(run_dir: str | Path) -> dict[str, bytes]:
+    """Every file of the model folder, by path relative to it (a few JSON and npz files)."""
+    folder = model_folder(run_dir)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    """A digest of the model's files: the key a worker caches the loaded model under."""
+    digest = hashlib.sha256()
+    for name, content in sorted(files.items()):
+        digest.update(name.encode())
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def load_model(files: dict[str, bytes], digest: str) -> Segmenter:
+    """The Segmenter saved in ``files``, loaded once per Python process."""
+    if digest not in _LOADED:
+        with tempfile.TemporaryDirectory(prefix="shopseg-model-") as tmp:
+            for name, content in files.items():
+                target = Path(tmp) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            _LOADED[digest] = Segmenter.load(tmp)
+    return _LOADED[digest]
+
+
+def assign_batches(batches: Iterator[pd.DataFrame], files: dict[str, bytes], digest: str) -> Iterator[pd.DataFrame]:
+    """``mapInPandas`` body: batches of features -> customer_id, segment_id."""
+    segmenter = load_model(files, digest)
+    for batch in batches:
+        if batch.empty:
+            continue
+        features = batch.set_index(s.CUSTOMER_ID)
+        segments = segmenter.segments_of(segmenter.represent(features))
+        yield pd.DataFrame({s.CUSTOMER_ID: batch[s.CUSTOMER_ID].to_numpy(), s.SEGMENT_ID: segments.astype("int64")})
+
+
+def assign_segments(features: DataFrame, run_dir: str | Path) -> DataFrame:
+    """``customer_id``, ``segment_id`` for every row of ``features`` under the model saved in ``run_dir``.
+
+    ``features``: ``customer_id`` and the feature columns the model was fitted on, computed as
+    of the model's reference time and with its priors
+    (:func:`~shopseg.engines.spark.features.spark_features` with
+    ``Segmenter.load(run_dir).feature_context_``). Lazy: nothing runs until the result is used.
+    """
+    files = read_model_files(run_dir)
+    digest = files_digest(files)
+    segmenter = load_model(files, digest)  # on the driver: checks the model and its columns up front
+    if segmenter.fuser_ is not None:
+        warnings.warn(
+            "This model uses text, which the Spark engine does not embed yet: customers are placed "
+            "as if they had no text (behaviour alone decides).",
+            UserWarning,
+            stacklevel=2,
+        )
+    selected = feature_selection(features, segmenter.scaler_)
+
+    def assign(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return assign_batches(batches, files, digest)
+
+    return selected.mapInPandas(assign, f"{s.CUSTOMER_ID} string, {s.SEGMENT_ID} long")

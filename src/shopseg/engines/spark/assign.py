@@ -1,0 +1,49 @@
+"""``shopseg assign --engine spark``: place a shop's customers into a saved run's segments on Spark.
+
+The same contract as :func:`shopseg.assign.assign_customers` (customer_id, segment_id,
+segment_name, no refit), with the heavy parts on Spark: the order lines become a Spark frame,
+features are computed in Spark (:func:`~shopseg.engines.spark.features.spark_features`, as of
+the run's reference time and with its share priors, like the local engine) and the saved model
+is applied per Arrow batch on the executors (:func:`~shopseg.engines.spark.apply.assign_segments`).
+Only the result (one row per customer) comes back to the driver.
+
+Limits of this slice (see docs/spark.md): order lines and the catalogue only (a model fitted
+with review/browse engagement or customer attributes is refused with the missing columns
+named), and no text on Spark (a text model is applied with text at "no information").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from shopseg import schema as s
+from shopseg.cluster.base import UNASSIGNED, UNASSIGNED_NAME
+from shopseg.engines.spark.apply import assign_segments
+from shopseg.engines.spark.features import spark_features
+from shopseg.engines.spark.session import spark_session
+from shopseg.errors import ShopsegError
+from shopseg.pipeline import Segmenter
+from shopseg.shop import Shop
+
+
+def assign_with_spark(
+    run_dir: str | Path, shop: Shop, *, master: str = "local[*]", config: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """customer_id, segment_id, segment_name for every customer with orders in ``shop``."""
+    if shop.orders is None or shop.orders.empty:
+        raise ShopsegError("--engine spark assigns customers from their orders: give --orders.")
+    model = Segmenter.load(run_dir)
+    reference, priors = model.feature_context_
+    spark = spark_session(master, config=dict(config or {}))
+    orders = spark.createDataFrame(shop.orders)
+    products = spark.createDataFrame(shop.products) if shop.products is not None and not shop.products.empty else None
+    features = spark_features(orders, products, reference_ts=reference, priors=priors)
+    table = assign_segments(features.frame, run_dir).toPandas()
+    table[s.CUSTOMER_ID] = table[s.CUSTOMER_ID].astype(str)
+    table[s.SEGMENT_ID] = table[s.SEGMENT_ID].astype("int64")
+    names = {**model.segment_names_, UNASSIGNED: UNASSIGNED_NAME}
+    table[s.SEGMENT_NAME] = table[s.SEGMENT_ID].map(names)
+    return table.sort_values(s.CUSTOMER_ID, kind="stable").reset_index(drop=True)

@@ -1,0 +1,173 @@
+"""The Spark engine agrees with the single-machine engine on a generated shop (local mode)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark")
+
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from shopseg import Segmenter
+from shopseg import schema as s
+from shopseg.cluster import BlockScaler, load_clusterer, save_clusterer
+from shopseg.engines.spark.apply import assign_segments
+from shopseg.engines.spark.features import SparkFeatureSet, spark_features
+from shopseg.engines.spark.kmeans import SparkKMeans
+from shopseg.engines.spark.scale import scaled_vectors
+from shopseg.engines.spark.session import local_cores, require_java, session_config, spark_session
+from shopseg.errors import ShopsegError
+from shopseg.features import build_features
+from shopseg.generate import generate_shop
+from shopseg.shop import Shop
+
+pytestmark = pytest.mark.slow  # a JVM starts: about 10 s before the first test runs
+
+
+@pytest.fixture(scope="session")
+def spark():
+    # one shuffle partition: the shop is tiny, and every extra task costs more than it computes
+    session = spark_session("local[2]", config={"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "1"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Shop:
+    generated = generate_shop(300, seed=11)
+    orders = generated.orders.copy()
+    orders[s.IS_RETURN] = orders[s.QUANTITY] < 0
+    orders[s.TS] = pd.to_datetime(orders[s.TS])
+    return Shop(orders=orders, products=generated.products)
+
+
+@pytest.fixture(scope="module")
+def spark_set(spark, shop: Shop) -> SparkFeatureSet:
+    """The shop's features computed once on Spark (cached), shared by the tests that read them."""
+    orders, products = spark.createDataFrame(shop.orders), spark.createDataFrame(shop.products)
+    result = spark_features(orders, products)
+    result.frame = result.frame.cache()
+    return result
+
+
+def test_features_equal_the_duckdb_stage(spark_set: SparkFeatureSet, shop: Shop) -> None:
+    expected = build_features(shop)
+    result = spark_set
+    actual = result.frame.toPandas().set_index(s.CUSTOMER_ID).sort_index()
+
+    assert result.reference_ts == expected.reference_ts
+    assert result.priors == pytest.approx(expected.priors, abs=1e-12)
+    assert list(actual.index) == list(expected.frame.index)
+    # every segmentation column of the shop is computed, with taste columns from the categories
+    assert set(expected.segmentation_columns) <= set(actual.columns)
+    assert result.groups["taste"] and result.groups["habits"]
+    columns = result.feature_columns
+    assert set(columns) <= set(expected.frame.columns)
+    np.testing.assert_allclose(actual[columns].to_numpy(), expected.frame[columns].to_numpy(), rtol=1e-9, atol=1e-6)
+
+
+def test_saved_model_applied_on_spark_gives_the_same_segments(spark_set: SparkFeatureSet, shop: Shop, tmp_path) -> None:
+    fitted = Segmenter(k=4, use_text=False, value=False, stability_refits=0, map_method=None).fit(shop)
+    fitted.save(tmp_path / "model")
+    model = Segmenter.load(tmp_path)
+    expected = model.predict(shop)
+
+    # Features must be in the model's space (its reference time and shop shares). The model was
+    # fitted on this shop, so that space is the shop's own: the cached Spark features are in it.
+    reference, priors = model.feature_context_
+    assert reference == spark_set.reference_ts
+    assert priors == pytest.approx(spark_set.priors, abs=1e-12)
+    segments = assign_segments(spark_set.frame, tmp_path).toPandas().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+
+    assert len(segments) == len(expected)
+    agreement = float((segments.reindex(expected.index) == expected).mean())
+    assert agreement >= 0.98, agreement
+    assert agreement == 1.0  # the same code on the same features: no reason to differ at all
+
+
+def test_applying_needs_every_model_column(spark, shop: Shop, tmp_path) -> None:
+    Segmenter(k=3, use_text=False, value=False, stability_refits=0, map_method=None).fit(shop).save(tmp_path)
+    frame = spark.createDataFrame(pd.DataFrame({s.CUSTOMER_ID: ["a"], "frequency": [1.0]}))
+    with pytest.raises(ShopsegError, match="lack"):
+        assign_segments(frame, tmp_path)
+
+
+def test_scaling_on_spark_equals_the_block_scaler(spark_set: SparkFeatureSet, shop: Shop) -> None:
+    expected = build_features(shop)
+    scaler = BlockScaler(blocks=expected.segmentation_blocks, weights={"behaviour": 1.5}).fit(expected.frame)
+    scaled = scaled_vectors(spark_set.frame, scaler).toPandas().set_index(s.CUSTOMER_ID)
+    matrix = np.vstack(scaled.sort_index()["features"].to_numpy())
+    np.testing.assert_allclose(matrix, scaler.transform(expected.frame), atol=1e-9)
+
+
+def test_mllib_kmeans_agrees_with_scikit_learn_and_saves_as_shopseg(spark, tmp_path) -> None:
+    matrix, _ = make_blobs(n_samples=600, centers=4, n_features=5, cluster_std=0.7, random_state=3)
+    reference = KMeans(n_clusters=4, n_init=10, random_state=0).fit_predict(matrix)
+    ids = [f"c{i:04d}" for i in range(len(matrix))]
+    frame = spark.createDataFrame(pd.DataFrame({s.CUSTOMER_ID: ids, "features": list(matrix)}))
+
+    fitted = SparkKMeans(k=4, random_state=1).fit(frame)
+    labels = fitted.labels_.toPandas().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID].reindex(ids).to_numpy()
+
+    assert adjusted_rand_score(reference, labels) >= 0.9
+    assert list(fitted.sizes_) == sorted(fitted.sizes_, reverse=True)  # ids by size, 0 = largest
+    assert np.bincount(labels).tolist() == list(fitted.sizes_)
+    save_clusterer(fitted.clusterer_, tmp_path)
+    np.testing.assert_array_equal(load_clusterer(tmp_path).predict(matrix), labels)
+
+
+def test_session_settings_and_missing_java(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert local_cores("local") == 1
+    assert local_cores("local[3]") == 3
+    assert local_cores("spark://host:7077") is None
+    settings = session_config("local[2]", {"spark.executor.memory": "2g"})
+    assert settings["spark.sql.shuffle.partitions"] == "4"
+    assert settings["spark.sql.execution.arrow.pyspark.enabled"] == "true"
+    assert settings["spark.executor.memory"] == "2g"
+    assert settings["spark.pyspark.python"]
+    assert "spark.sql.shuffle.partitions" not in session_config("yarn")
+    assert "spark.pyspark.python" not in session_config("yarn")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(ShopsegError, match="Java"):
+        require_java()
+
+
+def test_cli_assign_on_spark_matches_the_local_engine(spark, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from shopseg.cli.app import app
+    from shopseg.generate import write_shop
+    from shopseg.runner import run_segmentation
+
+    paths = write_shop(generate_shop(300, seed=12), tmp_path / "shop")
+    run_segmentation(
+        tmp_path / "run",
+        orders=paths["orders"],
+        products=paths["products"],
+        k=4,
+        value=False,
+        stability_refits=0,
+        use_text=False,
+        recommender=None,
+    )
+    runner = CliRunner()
+    common = ["assign", "--model", str(tmp_path / "run"), "--orders", str(paths["orders"])]
+    common += ["--products", str(paths["products"])]
+    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local")])
+    on_spark = runner.invoke(app, [*common, "--out", str(tmp_path / "spark"), "--engine", "spark"])
+    assert local.exit_code == 0, local.output
+    assert on_spark.exit_code == 0, on_spark.output
+    a = pd.read_parquet(tmp_path / "local" / "assignments.parquet").set_index("customer_id").sort_index()
+    b = pd.read_parquet(tmp_path / "spark" / "assignments.parquet").set_index("customer_id").sort_index()
+    assert a.index.equals(b.index)
+    assert (a["segment_id"] == b["segment_id"]).mean() >= 0.98
+    assert (a["segment_name"] == b["segment_name"]).mean() >= 0.98
+    bad = runner.invoke(app, [*common, "--out", str(tmp_path / "bad"), "--engine", "spark", "--spark-conf", "oops"])
+    # the console entry point turns this ShopsegError into exit code 2 and one message
+    assert isinstance(bad.exception, ShopsegError) and "KEY=VALUE" in str(bad.exception)
