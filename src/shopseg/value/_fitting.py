@@ -120,3 +120,29 @@ def standard_errors(objective: Objective, params: np.ndarray, relative_step: flo
     except np.linalg.LinAlgError:
         return np.full(n, np.nan)
     return np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+
+
+def fitted_state(model: object) -> dict[str, object]:
+    """The fitted fields every likelihood model saves: params, SEs (NaN -> None), fit facts.
+
+    ``model`` has ``params_``, ``standard_errors_``, ``log_likelihood_``, ``n_customers_``
+    and ``converged_`` (BG/NBD, Gamma-Gamma); their ``to_dict`` adds what is their own.
+    """
+    return {
+        "params": dict(model.params_),
+        "standard_errors": {k: (None if np.isnan(v) else v) for k, v in model.standard_errors_.items()},
+        "log_likelihood": model.log_likelihood_,
+        "n_customers": model.n_customers_,
+        "converged": model.converged_,
+    }
+
+
+def restore_fitted_state(model: object, data: dict[str, object]) -> None:
+    """Set the fields :func:`fitted_state` saved on ``model`` (None SEs back to NaN)."""
+    model.params_ = {k: float(v) for k, v in dict(data["params"]).items()}
+    model.standard_errors_ = {
+        k: (np.nan if v is None else float(v)) for k, v in dict(data.get("standard_errors", {})).items()
+    }
+    model.log_likelihood_ = data.get("log_likelihood")
+    model.n_customers_ = data.get("n_customers")
+    model.converged_ = data.get("converged")

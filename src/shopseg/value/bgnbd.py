@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from shopseg.errors import ShopsegError
-from shopseg.value._fitting import compress_rows, maximise
+from shopseg.value._fitting import compress_rows, fitted_state, maximise, restore_fitted_state
 
 PARAMS = ("r", "alpha", "a", "b")
 
@@ -220,24 +220,11 @@ class BetaGeoModel:
     def to_dict(self) -> dict[str, object]:
         """Fitted state as plain JSON-ready data (SEs that are NaN become None)."""
         self._params()
-        return {
-            "model": "bgnbd",
-            "params": dict(self.params_),
-            "standard_errors": {k: (None if np.isnan(v) else v) for k, v in self.standard_errors_.items()},
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
-            "converged": self.converged_,
-        }
+        return {"model": "bgnbd", **fitted_state(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> BetaGeoModel:
         """A fitted model from :meth:`to_dict` output."""
         model = cls()
-        model.params_ = {k: float(v) for k, v in dict(data["params"]).items()}
-        model.standard_errors_ = {
-            k: (np.nan if v is None else float(v)) for k, v in dict(data.get("standard_errors", {})).items()
-        }
-        model.log_likelihood_ = data.get("log_likelihood")
-        model.n_customers_ = data.get("n_customers")
-        model.converged_ = data.get("converged")
+        restore_fitted_state(model, data)
         return model

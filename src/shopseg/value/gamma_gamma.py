@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from shopseg.errors import ShopsegError
-from shopseg.value._fitting import compress_rows, maximise
+from shopseg.value._fitting import compress_rows, fitted_state, maximise, restore_fitted_state
 
 PARAMS = ("p", "q", "gamma")
 
@@ -153,25 +153,15 @@ class GammaGammaModel:
         self._params()
         return {
             "model": "gamma_gamma",
-            "params": dict(self.params_),
-            "standard_errors": {k: (None if np.isnan(v) else v) for k, v in self.standard_errors_.items()},
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
+            **fitted_state(self),
             "n_excluded_zero_spend": self.n_excluded_,
             "mean_repeat_spend": self.mean_repeat_spend_,
-            "converged": self.converged_,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> GammaGammaModel:
         model = cls()
-        model.params_ = {k: float(v) for k, v in dict(data["params"]).items()}
-        model.standard_errors_ = {
-            k: (np.nan if v is None else float(v)) for k, v in dict(data.get("standard_errors", {})).items()
-        }
-        model.log_likelihood_ = data.get("log_likelihood")
-        model.n_customers_ = data.get("n_customers")
+        restore_fitted_state(model, data)
         model.n_excluded_ = data.get("n_excluded_zero_spend")
         model.mean_repeat_spend_ = data.get("mean_repeat_spend")
-        model.converged_ = data.get("converged")
         return model
