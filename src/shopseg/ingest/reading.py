@@ -15,10 +15,13 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from shopseg.errors import InputError
 
@@ -263,9 +266,9 @@ def _read_regular(path: Path, text: str, delimiter: str, encoding: str) -> RawTa
     if len(frame) != len(numbers) or len(frame) < 2:
         return None
     frame = frame.astype(object)
-    if frame.isna().any().any() or frame.apply(lambda c: c.str.contains("[\r\n]", regex=True)).any().any():
+    if frame.isna().any().any() or (('"' in text) and _has_line_break(frame)):  # unquoted fields cannot hold one
         return None
-    if len(text) > MAX_FIELD_CHARS and (frame.apply(lambda c: c.str.len()).max().max() > MAX_FIELD_CHARS):
+    if len(text) > MAX_FIELD_CHARS and _longest_field(frame) > MAX_FIELD_CHARS:
         return None
     first = [str(v) for v in frame.iloc[0]]
     has_header = _looks_like_header(first)
@@ -280,6 +283,22 @@ def _read_regular(path: Path, text: str, delimiter: str, encoding: str) -> RawTa
     return RawTable(
         path=path, frame=frame, has_header=has_header, delimiter=delimiter, encoding=encoding, rows_read=len(frame)
     )
+
+
+def _arrow_columns(frame: pd.DataFrame) -> Iterator[pa.Array]:
+    """Each column of a frame of strings as an Arrow string array (for vectorised checks)."""
+    for column in frame.columns:
+        yield pa.array(frame[column].to_numpy(dtype=object), type=pa.string())
+
+
+def _has_line_break(frame: pd.DataFrame) -> bool:
+    """Whether any field holds a line break (Arrow's vectorised search, not a Python loop)."""
+    return any(pc.any(pc.match_substring_regex(values, "[\r\n]")).as_py() for values in _arrow_columns(frame))
+
+
+def _longest_field(frame: pd.DataFrame) -> int:
+    """Characters in the longest field."""
+    return max((pc.max(pc.utf8_length(values)).as_py() or 0 for values in _arrow_columns(frame)), default=0)
 
 
 def _reject(

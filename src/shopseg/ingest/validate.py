@@ -110,6 +110,12 @@ def parse_number(raw: pd.Series) -> pd.Series:
     A column written with decimal commas (``19,90``, ``1.234,50``; European exports) is
     recognised as a whole: when that reading parses more values than the dot reading.
     """
+    # Plain numbers (the common case) parse in one vectorised call; only a column with
+    # anything else (currency signs, separators, spaces) takes the regex path below, which
+    # runs per value in Python (about 10x slower on millions of rows).
+    plain = pd.to_numeric(raw, errors="coerce")
+    if not (plain.isna() & raw.ne("") & raw.notna()).any():
+        return plain.astype("float64")
     bare = raw.str.replace(_CURRENCY, "", regex=True).str.strip()
     dotted = pd.to_numeric(
         bare.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True).replace("", np.nan), errors="coerce"
