@@ -111,3 +111,16 @@ def test_errors_are_actionable(tmp_path):
         Fuser().transform(behaviour)
     with pytest.raises(ShopsegError, match=r"fusion\.json"):
         Fuser.load(tmp_path)
+
+
+@pytest.mark.parametrize("reducer", ["pca", "autoencoder"])
+def test_chunked_transform_and_sampled_fit_bound_memory(reducer, monkeypatch):
+    behaviour, blocks, evidence, _ = synthetic()
+    fuser = Fuser(dim=4, reducer=reducer, random_state=0).fit(behaviour, blocks, evidence)
+    whole = fuser.transform(behaviour, blocks, evidence)
+    monkeypatch.setattr(fusion_module, "CHUNK_ROWS", 7)  # 300 rows in 43 chunks: the same rows out
+    np.testing.assert_allclose(fuser.transform(behaviour, blocks, evidence), whole, rtol=0, atol=1e-12)
+    monkeypatch.setattr(fusion_module, "FIT_ROWS", 120)  # the reduction trains on a seeded sample
+    sampled = Fuser(dim=4, reducer=reducer, random_state=0).fit(behaviour, blocks, evidence)
+    assert sampled.report_["trained_on"] == 120 and sampled.report_["customers"] == 300
+    assert sampled.transform(behaviour, blocks, evidence).shape == (300, 4)

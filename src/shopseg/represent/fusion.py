@@ -10,8 +10,11 @@
    says which ran, ``report_`` why).
 
 ``transform`` embeds customers the same way later (new customers, ``assign``), without
-refitting and without torch. ``save(folder)`` writes ``fusion.json`` (parameters, block
-layout, version) and ``fusion.safetensors`` (every array); never pickle.
+refitting and without torch. Memory stays bounded at any number of customers: the reduction
+is trained on a seeded sample of :data:`FIT_ROWS` fused rows and ``transform`` fuses
+:data:`CHUNK_ROWS` rows at a time (only the small output is kept for everybody).
+``save(folder)`` writes ``fusion.json`` (parameters, block layout, version) and
+``fusion.safetensors`` (every array); never pickle.
 
 Shapes: ``behaviour`` (customers x features), already scaled by the feature stage (e.g.
 :class:`~shopseg.cluster.RobustLogScaler`); ``text_blocks`` {name: (customers x dim)};
@@ -29,7 +32,7 @@ import numpy as np
 
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.represent.blocks import BlockNormaliser
-from shopseg.represent.reducers import REDUCERS, EpochCallback, torch_available
+from shopseg.represent.reducers import REDUCERS, EpochCallback, sample_rows, torch_available
 
 FUSION_VERSION = 1
 BEHAVIOUR = "behaviour"
@@ -45,6 +48,21 @@ BEHAVIOUR = "behaviour"
 #: lapsed_big_spenders and cuts a taste segment or the weak-taste middle instead).
 DEFAULT_WEIGHTS: dict[str, float] = {BEHAVIOUR: 1.0, "taste": 1.5, "voice": 0.5, "browse": 0.75}
 JSON_FILE, ARRAYS_FILE = "fusion.json", "fusion.safetensors"
+#: Customers whose fused rows are built to train the reduction (a seeded sample above this;
+#: both reducers train on at most this many anyway).
+FIT_ROWS = 200_000
+#: Rows fused at a time by ``transform``: the side-by-side matrix is customers x ~1,200
+#: float64, so a million customers at once would hold 9 GB; 50,000 rows hold 470 MB.
+CHUNK_ROWS = 50_000
+
+
+def _rows(arrays: dict[str, np.ndarray], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
+    """The same rows of every array of a block dict."""
+    return {name: np.asarray(values)[rows] for name, values in arrays.items()}
+
+
+def _n_rows(blocks: dict[str, np.ndarray]) -> int:
+    return len(next(iter(blocks.values()))) if blocks else 0
 
 
 @dataclass
@@ -106,7 +124,8 @@ class Fuser:
             shrinkage=self.shrinkage,
             standardise=self.standardise,
         ).fit(blocks, evidence)
-        matrix = self.normaliser_.transform(blocks, evidence)
+        sample = sample_rows(_n_rows(blocks), FIT_ROWS, self.random_state)
+        matrix = self.normaliser_.transform(_rows(blocks, sample), _rows(evidence, sample))
         if matrix.shape[1] == 0:
             raise ShopsegError("Nothing to fuse: every block is empty or constant.")
         self.reducer_used_ = self.reducer
@@ -125,7 +144,8 @@ class Fuser:
         self.report_ = {
             "reducer": self.reducer_used_,
             "dim": self.output_dim_,
-            "customers": len(matrix),
+            "customers": _n_rows(blocks),
+            "trained_on": len(matrix),
             "blocks": {
                 name: {"columns": s.stop - s.start, "weight": self.normaliser_.weights.get(name, 1.0)}
                 for name, s in self.normaliser_.block_slices().items()
@@ -157,8 +177,13 @@ class Fuser:
         if self.normaliser_ is None:
             raise ShopsegError("This Fuser is not fitted yet: call fit(...) or Fuser.load(folder).")
         blocks = self._blocks(behaviour, text_blocks)
-        matrix = self.normaliser_.transform(blocks, self._evidence(blocks, evidence))
-        return matrix if self.reducer_ is None else self.reducer_.transform(matrix)
+        evidence = self._evidence(blocks, evidence)
+        parts = []
+        for start in range(0, max(_n_rows(blocks), 1), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            matrix = self.normaliser_.transform(_rows(blocks, rows), _rows(evidence, rows))
+            parts.append(matrix if self.reducer_ is None else self.reducer_.transform(matrix))
+        return np.vstack(parts)
 
     def fit_transform(
         self,

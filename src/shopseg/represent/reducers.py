@@ -47,7 +47,8 @@ def pca_components(matrix: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray
     return mean, components, variance
 
 
-def _sample(n: int, limit: int, random_state: int) -> np.ndarray:
+def sample_rows(n: int, limit: int, random_state: int) -> np.ndarray:
+    """Sorted row numbers of a seeded sample of ``limit`` rows out of ``n`` (all rows when n <= limit)."""
     if n <= limit:
         return np.arange(n)
     return np.sort(np.random.default_rng(random_state).choice(n, size=limit, replace=False))
@@ -69,7 +70,7 @@ class PCAReducer:
 
     def fit(self, matrix: np.ndarray) -> PCAReducer:
         matrix = np.asarray(matrix, dtype=np.float64)
-        train = matrix[_sample(len(matrix), self.max_train, self.random_state)]
+        train = matrix[sample_rows(len(matrix), self.max_train, self.random_state)]
         dim = min(self.dim, *train.shape)
         self.mean_, self.components_, variance = pca_components(train, dim)
         total = float(((train - self.mean_) ** 2).sum() / max(len(train) - 1, 1))
@@ -142,7 +143,7 @@ class AutoencoderReducer:
         import torch
 
         matrix = np.asarray(matrix, dtype=np.float64)
-        train = matrix[_sample(len(matrix), self.max_train, self.random_state)]
+        train = matrix[sample_rows(len(matrix), self.max_train, self.random_state)]
         dim = min(self.dim, *train.shape)
         mean, components, _ = pca_components(train, dim)
         centred = train - mean
