@@ -1,6 +1,6 @@
 """How the single-machine pipeline scales: wall time and peak memory per stage, against the seeds' approach.
 
-    python benchmarks/scale.py [--sizes 100000 1000000] [--text] [--recommend] [--work DIR]
+    python benchmarks/scale.py [--sizes 100000 1000000] [--text [--text-model fast]] [--recommend] [--work DIR]
 
 For each shop size:
 
@@ -97,6 +97,8 @@ def run_size(n: int, work: Path, args: argparse.Namespace) -> list[dict[str, obj
     ]  # fmt: skip
     if not args.text:
         segment.append("--no-text")
+    elif args.text_model:
+        segment += ["--text-model", args.text_model]
     if not args.recommend:
         segment.append("--no-recommend")
     ours = measured(segment, args.timeout)
@@ -114,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--text", action="store_true", help="embed and fuse text (default: behaviour only)")
+    parser.add_argument("--text-model", help="encoder for --text (default: the pipeline's, int8 MiniLM)")
     parser.add_argument("--recommend", action="store_true", help="include the recommendation step")
     parser.add_argument("--work", type=Path, help="folder for shops and runs (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per child process")
@@ -143,7 +146,8 @@ def main() -> None:
             f"{ratio:.1f}x",
         )
     console.print(table)
-    console.print(f"text {'on' if args.text else 'off'}, recommendations {'on' if args.recommend else 'off'}")
+    text = f"on ({args.text_model or 'default encoder'})" if args.text else "off"
+    console.print(f"text {text}, recommendations {'on' if args.recommend else 'off'}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
 
