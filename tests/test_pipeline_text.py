@@ -79,6 +79,11 @@ def test_saved_text_model_assigns_the_same_segments(shop: Shop, tmp_path: Path) 
     again = loaded.predict(shop)
     expected = pd.Series(model.labels_, index=model.features_.frame.index)
     assert (again.reindex(expected.index) == expected).all()
+    # a long-lived model (the API) constructs its encoder once, not per call
+    encoder = loaded.text_encoder_object_
+    assert encoder is not None and encoder.model_id == "all-MiniLM-L6-v2-onnx-int8"
+    loaded.predict(shop)
+    assert loaded.text_encoder_object_ is encoder
 
 
 def test_customers_without_text_get_a_defined_place(shop: Shop) -> None:

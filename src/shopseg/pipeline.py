@@ -37,8 +37,10 @@ from shopseg.cluster import (
     save_clusterer,
     save_document,
 )
+from shopseg.embed.base import TextEncoder
 from shopseg.embed.customer_vectors import TextProgress
-from shopseg.embed.stage import TextStage, embed_shop
+from shopseg.embed.registry import get_encoder
+from shopseg.embed.stage import TextStage, embed_shop, shop_has_text
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features import FeatureSet, build_features
 from shopseg.profile import SegmentProfile, profile_segments
@@ -123,6 +125,8 @@ class Segmenter:
     text_encoder_: str | None = field(default=None, repr=False)
     text_model_id_: str | None = field(default=None, repr=False)
     representation_: np.ndarray | None = field(default=None, repr=False)
+    #: The text encoder ``represent`` uses for new customers, constructed once (model loaded once).
+    text_encoder_object_: TextEncoder | None = field(default=None, repr=False)
     sub_segmenter_: SubSegmenter | None = field(default=None, repr=False)
     sub_segment_names_: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -318,8 +322,14 @@ class Segmenter:
         blocks: dict[str, np.ndarray] = {}
         evidence: dict[str, np.ndarray] = {}
         if shop is not None:
+            if self.text_encoder_object_ is None and shop_has_text(shop):
+                self.text_encoder_object_ = get_encoder(self.text_encoder_)
             stage = embed_shop(
-                shop, features.index, encoder_name=self.text_encoder_, cache_path=self.embedding_cache
+                shop,
+                features.index,
+                encoder_name=self.text_encoder_,
+                cache_path=self.embedding_cache,
+                encoder=self.text_encoder_object_,
             )
             if stage.vectors is not None:
                 model_id = stage.vectors.report["model_id"]

@@ -100,11 +100,18 @@ def embed_shop(
     encoder_name: str | None = None,
     cache_path: str | Path | None = None,
     on_progress: TextProgress | None = None,
+    encoder: TextEncoder | None = None,
 ) -> TextStage:
-    """Text vectors of ``customer_ids`` (None with a reason when there is no text); see the module docstring."""
+    """Text vectors of ``customer_ids`` (None with a reason when there is no text); see the module docstring.
+
+    ``encoder``: an already constructed encoder for ``encoder_name`` (a long-lived caller such
+    as the API reuses one instead of loading the model again for every request).
+    """
     if not shop_has_text(shop):
         return TextStage(None, None, {"used": False, "reason": NO_TEXT})
-    encoder, reason = resolve_encoder(encoder_name)
+    reason = ""
+    if encoder is None:
+        encoder, reason = resolve_encoder(encoder_name)
     if encoder is None:
         return TextStage(None, None, {"used": False, "reason": reason})
     notes: list[str] = []
