@@ -43,21 +43,15 @@ class PopularRecommender(Recommender):
         return np.full(len(rows), float(self.segment_popularity_[-1, column])), np.ones(len(rows), dtype=bool)
 
 
-class SegmentPopularRecommender(Recommender):
-    """Best sellers of the customer's segment; the shop's best sellers without a segment."""
+class SegmentPopularRecommender(PopularRecommender):
+    """Best sellers of the customer's segment; the shop's best sellers without a segment.
+
+    Everything but the scores (and their explanation) is :class:`PopularRecommender`'s: both
+    read the popularity the base class keeps per segment (the last row is the whole shop).
+    """
 
     name: ClassVar[str] = "segment_popular"
     reason: ClassVar[str] = POPULAR_IN_SEGMENT
-
-    def __init__(self, *, repeat_categories: Iterable[str] | None = None, random_state: int = 0) -> None:
-        self.repeat_categories = repeat_categories
-        self.random_state = random_state
-
-    def _fit(self, data: Interactions, *, segments: Segments, taste: pd.DataFrame | None) -> None:
-        """Nothing beyond the base class's segment popularity."""
-
-    def _warm_customers(self) -> np.ndarray:
-        return np.ones(self.interactions_.n_customers, dtype=bool)
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.segment_popularity_[self.segment_codes_[rows]].copy()
