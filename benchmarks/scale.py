@@ -1,6 +1,7 @@
 """How the single-machine pipeline scales: wall time and peak memory per stage, against the seeds' approach.
 
-    python benchmarks/scale.py [--sizes 100000 1000000] [--text [--text-model fast]] [--recommend] [--work DIR]
+    python benchmarks/scale.py [--sizes 100000 1000000] [--text [--text-model fast]] [--recommend]
+                               [--format csv|parquet] [--work DIR]
 
 For each shop size:
 
@@ -10,8 +11,8 @@ For each shop size:
    ``getrusage`` in a fresh wrapper process); the stage timings come from its ``run.json``.
    By default without text and recommendations (``--text``, ``--recommend`` add them) and
    with 5 stability refits, so the table shows the core stages;
-3. the seeds' approach runs on the same ``orders.csv`` in another child process, measured
-   in the same run as the baseline: pandas ``read_csv`` + ``groupby`` for recency,
+3. the seeds' approach runs on the same orders file in another child process, measured
+   in the same run as the baseline: pandas ``read_csv`` (``read_parquet``) + ``groupby`` for recency,
    frequency and monetary value, ``StandardScaler``, ``PCA(2)``, scikit-learn ``KMeans(8)``.
 
 Printed: one row per size and engine with every stage, the total, seconds per 1,000
@@ -54,7 +55,11 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 started = time.perf_counter()
-orders = pd.read_csv(sys.argv[1], usecols=["customer_id", "order_id", "ts", "amount"], parse_dates=["ts"])
+columns = ["customer_id", "order_id", "ts", "amount"]
+if sys.argv[1].endswith(".parquet"):
+    orders = pd.read_parquet(sys.argv[1], columns=columns)
+else:
+    orders = pd.read_csv(sys.argv[1], usecols=columns, parse_dates=["ts"])
 now = orders["ts"].max()
 rfm = orders.groupby("customer_id").agg(
     last=("ts", "max"), frequency=("order_id", "nunique"), monetary=("amount", "sum")
@@ -86,7 +91,7 @@ def measured(argv: list[str], timeout: float) -> dict[str, float]:
 def run_size(n: int, work: Path, args: argparse.Namespace) -> list[dict[str, object]]:
     shop_dir, out_dir = work / f"shop-{n}", work / f"run-{n}"
     started = time.perf_counter()
-    paths = write_shop_chunked(n, shop_dir, seed=0)
+    paths = write_shop_chunked(n, shop_dir, seed=0, file_format=args.format)
     generate_seconds = time.perf_counter() - started
     size_mb = paths["orders"].stat().st_size / 1e6
     console.print(f"{n:,} customers generated in {generate_seconds:.0f} s ({size_mb:,.0f} MB of orders)")
@@ -118,6 +123,7 @@ def main() -> None:
     parser.add_argument("--text", action="store_true", help="embed and fuse text (default: behaviour only)")
     parser.add_argument("--text-model", help="encoder for --text (default: the pipeline's, int8 MiniLM)")
     parser.add_argument("--recommend", action="store_true", help="include the recommendation step")
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the generated shop")
     parser.add_argument("--work", type=Path, help="folder for shops and runs (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per child process")
     parser.add_argument("--json", type=Path, help="write every number to this file")

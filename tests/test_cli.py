@@ -278,3 +278,25 @@ def test_assign_places_new_customers_with_a_saved_run(cli: Cli, tmp_path: Path) 
     # The same customers assigned from the saved model land where the fit put them.
     assert (assigned.loc[fitted.index] == fitted).mean() == 1.0
     assert "customers assigned" in stdout
+
+
+def test_generate_parquet_then_segment_it(cli: Cli, tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    code, stdout, err = cli("generate", "--customers", "300", "--format", "parquet", "--chunk", "120", "--out", shop)
+    assert code == 0, err
+    assert "300 customers generated" in stdout
+    assert pd.read_parquet(shop / "customers.parquet")["customer_id"].is_unique
+    run = tmp_path / "run"
+    code, _, err = cli(
+        "segment", "--orders", shop / "orders.parquet", "--reviews", shop / "reviews.parquet",
+        "--k", "3", "--no-value", "--no-text", "--no-recommend", "--out", run,
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(pd.read_parquet(run / "segments.parquet")) == 300
+
+
+def test_generate_with_an_unknown_format_exits_2(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli("generate", "--customers", "10", "--format", "xlsx", "--out", tmp_path / "shop")
+    assert code == 2
+    assert "--format must be one of csv, parquet" in err
+    assert not (tmp_path / "shop").exists()

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from shopseg.generate import (
@@ -272,3 +273,27 @@ def test_chunked_writer_matches_one_go_and_keeps_ids_unique(tmp_path):
     assert orders.groupby(ORDER_ID)[CUSTOMER_ID].nunique().max() == 1
     assert events.groupby(SESSION_ID)[CUSTOMER_ID].nunique().max() == 1
     assert len(pd.read_csv(chunked["products"])) == len(pd.read_csv(whole["products"]))
+
+
+def test_parquet_writer_streams_the_same_tables_as_csv(tmp_path):
+    csv = write_shop_chunked(450, tmp_path / "csv", seed=3, chunk=200)
+    parquet = write_shop_chunked(450, tmp_path / "parquet", seed=3, chunk=200, file_format="parquet")
+    assert sorted(path.name for path in (tmp_path / "parquet").iterdir()) == sorted(f"{n}.parquet" for n in COLUMNS)
+    for name, path in parquet.items():
+        assert pq.ParquetFile(path).metadata.num_row_groups == (1 if name == "products" else 3), name
+        from_parquet = pd.read_parquet(path)
+        from_csv = pd.read_csv(csv[name], keep_default_na=False)  # empty text stays ""
+        assert list(from_parquet.columns) == COLUMNS[name]
+        assert len(from_parquet) == len(from_csv), name
+        for column in from_parquet.columns:  # same values; CSV loses only the column types
+            if pd.api.types.is_datetime64_any_dtype(from_parquet[column]):
+                expected = pd.to_datetime(from_csv[column])
+            else:
+                expected = from_csv[column].astype(from_parquet[column].dtype)
+            pd.testing.assert_series_equal(from_parquet[column], expected, check_names=False, obj=f"{name}.{column}")
+
+
+def test_writers_refuse_an_unknown_format(tmp_path):
+    with pytest.raises(ValueError, match="csv, parquet"):
+        write_shop_chunked(10, tmp_path / "shop", file_format="xlsx")
+    assert not (tmp_path / "shop").exists()

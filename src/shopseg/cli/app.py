@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -422,19 +423,30 @@ def assign(
 def generate(
     customers: Annotated[int, typer.Option("--customers", help="Number of customers.", min=1)] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same shop).")] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the CSV files.")] = Path("shopseg-shop"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the table files.")] = Path("shopseg-shop"),
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv or parquet (one file per table; parquet is streamed and reads faster).")
+    ] = "csv",
+    chunk: Annotated[
+        int,
+        typer.Option("--chunk", min=1, help="Customers generated at a time: memory stays bounded (~3 GB per 200,000)."),
+    ] = 200_000,
 ) -> None:
-    """Write a synthetic shop with planted segments (canonical CSVs and truth.csv)."""
+    """Write a synthetic shop with planted segments (canonical tables and truth)."""
     from shopseg.export.run_folder import prepare_output
-    from shopseg.generate import generate_shop, write_shop
+    from shopseg.generate import FILE_FORMATS, write_shop_chunked
 
+    if file_format not in FILE_FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FILE_FORMATS)}, got '{file_format}'.")
     prepare_output(out)
+    started = time.perf_counter()
     with StepProgress() as progress:
         progress("generate", "start")
-        paths = write_shop(generate_shop(customers, seed=seed), out)
+        paths = write_shop_chunked(customers, out, seed=seed, chunk=chunk, file_format=file_format)
         progress("generate", "end")
     for name, path in paths.items():
-        console.print(f"  {name}: {path}")
+        console.print(f"  {name}: {_escape(str(path))}")
+    console.print(f"{customers:,} customers generated in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()

@@ -2,11 +2,13 @@
 
 ``generate_shop(n_customers, seed)`` builds the canonical tables (customers, products,
 orders, events, reviews) plus ``truth``, the planted segment of every customer;
-``write_shop`` writes them as CSV files; ``write_shop_chunked`` does both block by block for
-shops of millions. ``PLANTED_SEGMENTS`` documents what was planted.
+``write_shop`` writes them as CSV or Parquet files; ``write_shop_chunked`` does both block by
+block for shops of millions (Parquet streamed a row group per block). ``PLANTED_SEGMENTS``
+documents what was planted.
 """
 
 from shopseg.generate.shop import (
+    FILE_FORMATS,
     PLANTED_SEGMENTS,
     GeneratedShop,
     SegmentProfile,
@@ -16,6 +18,7 @@ from shopseg.generate.shop import (
 )
 
 __all__ = [
+    "FILE_FORMATS",
     "PLANTED_SEGMENTS",
     "GeneratedShop",
     "SegmentProfile",

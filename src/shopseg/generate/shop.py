@@ -51,7 +51,8 @@ customer: 1.4 GB for 100,000). :func:`write_shop_chunked` makes and appends bloc
 ``chunk`` customers so memory stays bounded for shops of millions (1,000,000 customers in
 blocks of 200,000: about a minute and 3 GB); with ``chunk >= n_customers`` it writes exactly
 what ``write_shop(generate_shop(...))`` writes, with smaller chunks a different (equally
-valid) shop whose rows are sorted by time within each block.
+valid) shop whose rows are sorted by time within each block. ``file_format="parquet"``
+streams every table into one Parquet file (a row group per block) instead of CSV.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -69,6 +70,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from shopseg.generate.catalogue import (
     CATEGORIES,
@@ -937,34 +939,78 @@ def write_csv(frame: pd.DataFrame, path: Path, header: bool = True) -> None:
         connection.close()
 
 
+#: File formats the writers produce: one ``<table>.csv`` or ``<table>.parquet`` per table.
+FILE_FORMATS = ("csv", "parquet")
+
+
+def check_format(file_format: str) -> None:
+    """Refuse a file format the writers do not know, naming the ones they do."""
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, got '{file_format}'")
+
+
 def staging_folder(out_dir: Path) -> Path:
     """A fresh temporary folder beside ``out_dir`` (same file system, so renames are atomic)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
 
 
-def publish(staging: Path, out_dir: Path, names: list[str]) -> dict[str, Path]:
-    """Move every ``name.csv`` from ``staging`` into ``out_dir`` with atomic renames."""
+def publish(staging: Path, out_dir: Path, names: list[str], file_format: str = "csv") -> dict[str, Path]:
+    """Move every ``name.<format>`` from ``staging`` into ``out_dir`` with atomic renames."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name in names:
-        paths[name] = out_dir / f"{name}.csv"
-        os.replace(staging / f"{name}.csv", paths[name])
+        paths[name] = out_dir / f"{name}.{file_format}"
+        os.replace(staging / f"{name}.{file_format}", paths[name])
     return paths
 
 
-def write_shop(shop: GeneratedShop, out_dir: str | Path) -> dict[str, Path]:
-    """Write the shop's six tables as ``<table>.csv`` into ``out_dir`` (created if missing).
+class ParquetAppender:
+    """Appends blocks of one table to a single Parquet file, one row group per block.
+
+    The first block fixes the schema; later blocks are cast to it, so a column that happens
+    to be empty in one block cannot change its type half-way through the file. Only the
+    current block is in memory: the writer streams row groups to disk.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            schema = pa.schema(
+                [field.with_type(pa.string()) if pa.types.is_null(field.type) else field for field in table.schema]
+            ).remove_metadata()
+            self._writer = pq.ParquetWriter(self.path, schema, compression="zstd")
+        self._writer.write_table(table.cast(self._writer.schema))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def write_shop(shop: GeneratedShop, out_dir: str | Path, file_format: str = "csv") -> dict[str, Path]:
+    """Write the shop's six tables as ``<table>.csv`` (or ``.parquet``) into ``out_dir`` (created if missing).
 
     Files are written into a temporary folder beside ``out_dir`` and renamed into place one by
     one, so no reader ever sees a half-written file. Returns ``{table name: path}``.
     """
+    check_format(file_format)
     out_dir = Path(out_dir).resolve()
     staging = staging_folder(out_dir)
     try:
         for name, frame in shop.tables().items():
-            write_csv(frame, staging / f"{name}.csv")
-        return publish(staging, out_dir, list(TABLE_NAMES))
+            path = staging / f"{name}.{file_format}"
+            if file_format == "csv":
+                write_csv(frame, path)
+            else:
+                appender = ParquetAppender(path)
+                appender.append(frame)
+                appender.close()
+        return publish(staging, out_dir, list(TABLE_NAMES), file_format)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -984,29 +1030,46 @@ def write_shop_chunked(
     seed: int = 0,
     end_date: str = "2024-06-30",
     chunk: int = 200_000,
+    file_format: str = "csv",
+    on_block: Callable[[int, int], None] | None = None,
 ) -> dict[str, Path]:
     """Generate and write a shop block by block, holding at most ``chunk`` customers in memory.
 
     Blocks share one catalogue and continue each other's numbering; block ``k`` draws from its
     own random stream, so the output depends on ``chunk`` as well as on the seed. With
-    ``chunk >= n_customers`` it writes the same files as ``write_shop(generate_shop(...))``.
-    Rows are sorted by time within each block. Written atomically as :func:`write_shop`.
+    ``chunk >= n_customers`` it writes the same tables as ``write_shop(generate_shop(...))``.
+    Rows are sorted by time within each block. ``file_format`` "parquet" streams each table
+    into one Parquet file (a row group per block, zstd), which reads back several times faster
+    than CSV. ``on_block(customers_done, n_customers)`` reports progress. Written atomically
+    as :func:`write_shop`.
     """
     check_size(n_customers)
+    check_format(file_format)
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 customer, got {chunk}")
     out_dir = Path(out_dir).resolve()
     end = end_seconds(end_date)
     catalogue = shop_catalogue(n_customers, seed)
     staging = staging_folder(out_dir)
+    appenders = {name: ParquetAppender(staging / f"{name}.parquet") for name in TABLE_NAMES}
     try:
         numbering = Numbering()
         for block, first in enumerate(range(0, n_customers, chunk)):
             count = min(chunk, n_customers - first)
             shop, numbering = generate_block(block_random(seed, block), catalogue, count, numbering, end)
             for name, frame in shop.tables().items():
-                if name != PRODUCTS.name or block == 0:
+                if name == PRODUCTS.name and block > 0:
+                    continue  # one catalogue for the whole shop
+                if file_format == "csv":
                     append_csv(frame, staging / f"{name}.csv", header=block == 0)
-        return publish(staging, out_dir, list(TABLE_NAMES))
+                else:
+                    appenders[name].append(frame)
+            if on_block:
+                on_block(first + count, n_customers)
+        for appender in appenders.values():
+            appender.close()
+        return publish(staging, out_dir, list(TABLE_NAMES), file_format)
     finally:
+        for appender in appenders.values():
+            appender.close()
         shutil.rmtree(staging, ignore_errors=True)
