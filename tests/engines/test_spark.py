@@ -43,14 +43,17 @@ def shop() -> Shop:
     orders = generated.orders.copy()
     orders[s.IS_RETURN] = orders[s.QUANTITY] < 0
     orders[s.TS] = pd.to_datetime(orders[s.TS])
-    return Shop(orders=orders, products=generated.products)
+    reviews = generated.reviews.copy()
+    reviews.loc[reviews.index[::7], s.RATING] = np.nan  # missing ratings: filled as the local stage does
+    return Shop(orders=orders, products=generated.products, reviews=reviews, events=generated.events)
 
 
 @pytest.fixture(scope="module")
 def spark_set(spark, shop: Shop) -> SparkFeatureSet:
     """The shop's features computed once on Spark (cached), shared by the tests that read them."""
     orders, products = spark.createDataFrame(shop.orders), spark.createDataFrame(shop.products)
-    result = spark_features(orders, products)
+    reviews, events = spark.createDataFrame(shop.reviews), spark.createDataFrame(shop.events)
+    result = spark_features(orders, products, reviews=reviews, events=events)
     result.frame = result.frame.cache()
     return result
 
@@ -66,6 +69,8 @@ def test_features_equal_the_duckdb_stage(spark_set: SparkFeatureSet, shop: Shop)
     # every segmentation column of the shop is computed, with taste columns from the categories
     assert set(expected.segmentation_columns) <= set(actual.columns)
     assert result.groups["taste"] and result.groups["habits"]
+    assert result.groups["engagement"] == ["review_count", "rating_mean", "view_count", "cart_to_view"]
+    assert {"review_low_share", "session_count", "event_count", "cart_count"} <= set(actual.columns)
     columns = result.feature_columns
     assert set(columns) <= set(expected.frame.columns)
     np.testing.assert_allclose(actual[columns].to_numpy(), expected.frame[columns].to_numpy(), rtol=1e-9, atol=1e-6)

@@ -23,7 +23,8 @@ from shopseg.features.engagement import event_features, review_features
 from shopseg.shop import Shop
 
 _HABITS = ("weekend_share", *(f"hour_share_{band}" for band in HOUR_BANDS))
-_ENGAGEMENT = ("review_count", "rating_mean", "view_count", "cart_to_view")
+#: Engagement columns the segmentation uses (the others describe segments in profiles).
+ENGAGEMENT = ("review_count", "rating_mean", "view_count", "cart_to_view")
 
 
 @dataclass
@@ -74,7 +75,7 @@ def build_features(
         parts.append(review_features(shop.reviews))
     if shop.events is not None and not shop.events.empty:
         parts.append(event_features(shop.events))
-    groups["engagement"] = [c for part in parts[1:] for c in _ENGAGEMENT if c in part]
+    groups["engagement"] = [c for part in parts[1:] for c in ENGAGEMENT if c in part]
     attributes = None
     if shop.customers is not None and not shop.customers.empty:
         attributes = attribute_features(shop.customers, reference_ts)

@@ -7,9 +7,9 @@ the run's reference time and with its share priors, like the local engine) and t
 is applied per Arrow batch on the executors (:func:`~shopseg.engines.spark.apply.assign_segments`).
 Only the result (one row per customer) comes back to the driver.
 
-Limits of this slice (see docs/spark.md): order lines and the catalogue only (a model fitted
-with review/browse engagement or customer attributes is refused with the missing columns
-named), and no text on Spark (a text model is applied with text at "no information").
+Limits of this slice (see docs/spark.md): order lines, the catalogue, reviews and events (a
+model fitted with customer attributes is refused with the missing columns named), and no text
+on Spark (a text model is applied with text at "no information").
 """
 
 from __future__ import annotations
@@ -39,8 +39,11 @@ def assign_with_spark(
     reference, priors = model.feature_context_
     spark = spark_session(master, config=dict(config or {}))
     orders = spark.createDataFrame(shop.orders)
-    products = spark.createDataFrame(shop.products) if shop.products is not None and not shop.products.empty else None
-    features = spark_features(orders, products, reference_ts=reference, priors=priors)
+    products, reviews, events = (
+        spark.createDataFrame(table) if table is not None and not table.empty else None
+        for table in (shop.products, shop.reviews, shop.events)
+    )
+    features = spark_features(orders, products, reference_ts=reference, priors=priors, reviews=reviews, events=events)
     table = assign_segments(features.frame, run_dir).toPandas()
     table[s.CUSTOMER_ID] = table[s.CUSTOMER_ID].astype(str)
     table[s.SEGMENT_ID] = table[s.SEGMENT_ID].astype("int64")

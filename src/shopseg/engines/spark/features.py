@@ -14,8 +14,10 @@ names come from :mod:`shopseg.schema`, category names travel as data in a small 
 table, never as SQL text. Two small results come back to the driver: the shop-wide priors
 (one row) and the list of categories (one row per category).
 
-Not yet on Spark: review and event engagement features and customer attributes (see
-``docs/spark.md``); :attr:`SparkFeatureSet.groups` lists what was computed.
+Given ``reviews`` and ``events`` (canonical columns), engagement features are added as in
+:mod:`shopseg.features.engagement` (:mod:`shopseg.engines.spark.engagement`). Not yet on
+Spark: customer attributes (see ``docs/spark.md``); :attr:`SparkFeatureSet.groups` lists
+what was computed.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from shopseg import schema as s
+from shopseg.engines.spark.engagement import event_engagement, review_engagement
 from shopseg.errors import ShopsegError
 from shopseg.features.behaviour import CORE, HOUR_BANDS, SHARE_PRIOR_ORDERS, WEEKDAYS
+from shopseg.features.build import ENGAGEMENT
 
 # The slug rule must be the DuckDB stage's own, so column names match exactly.
 from shopseg.features.categories import _column_name as category_column_name
@@ -304,8 +308,11 @@ def spark_features(
     products: DataFrame | None = None,
     reference_ts: pd.Timestamp | None = None,
     priors: Mapping[str, float] | None = None,
+    *,
+    reviews: DataFrame | None = None,
+    events: DataFrame | None = None,
 ) -> SparkFeatureSet:
-    """Behaviour, habit and category features of every customer in ``orders``; see the module docstring.
+    """Behaviour, habit, category and engagement features of every customer in ``orders``; see the module docstring.
 
     As :func:`shopseg.features.build_features`: ``reference_ts`` defaults to one day after the
     last order line, ``priors`` (habit and category shop shares) to this shop's; pass a fitted
@@ -334,4 +341,21 @@ def spark_features(
             *(f.coalesce(f.col(c), f.lit(0.0)).alias(c) for c in share_columns),
         )
         groups["taste"] = share_columns
+    engagement = [
+        table
+        for table in (
+            review_engagement(reviews) if reviews is not None else None,
+            event_engagement(events) if events is not None else None,
+        )
+        if table is not None
+    ]
+    for table in engagement:
+        added = [c for c in table.columns if c != s.CUSTOMER_ID]
+        frame = frame.join(table, s.CUSTOMER_ID, "left").select(
+            s.CUSTOMER_ID,
+            *(c for c in frame.columns if c != s.CUSTOMER_ID),
+            *(f.coalesce(f.col(c), f.lit(0.0)).alias(c) for c in added),
+        )
+    if engagement:
+        groups["engagement"] = [c for c in ENGAGEMENT if c in frame.columns]
     return SparkFeatureSet(frame=frame, reference_ts=reference, priors=priors, groups=groups)

@@ -51,7 +51,8 @@ def feature_selection(features: DataFrame, scaler: BlockScaler) -> DataFrame:
         raise ShopsegError(
             f"The Spark features lack {len(missing)} column(s) the model was fitted on: {', '.join(missing[:10])}"
             f"{' ...' if len(missing) > 10 else ''}. The Spark engine computes behaviour, habit and category "
-            "features; a model fitted with engagement or attribute features cannot be applied on Spark yet."
+            "features, and engagement features when given reviews or events; a model fitted with customer "
+            "attributes, or with reviews or events that were not given, cannot be applied here."
         )
     return features.select(
         f.col(s.CUSTOMER_ID).cast("string").alias(s.CUSTOMER_ID),
