@@ -308,12 +308,20 @@ class Segmenter:
         if self.clusterer_ is None or self.scaler_ is None:
             raise ShopsegError("This Segmenter is not fitted yet: call fit(shop) or Segmenter.load(run_dir).")
 
-    def represent(self, features: pd.DataFrame, shop: Shop | None = None) -> np.ndarray:
+    def represent(
+        self,
+        features: pd.DataFrame,
+        shop: Shop | None = None,
+        *,
+        text: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+    ) -> np.ndarray:
         """The matrix the clusterer reads for these customers (rows of ``features``), no refit.
 
         Scaled features, fused with the customers' text when the model uses text: their text
-        is read from ``shop`` with the model's encoder (and cache). Customers without text,
-        or all of them when ``shop`` is None, sit at the text blocks' mean ("no information").
+        is read from ``shop`` with the model's encoder (and cache), or given as ``text`` =
+        (blocks, evidence) already pooled per customer in the rows' order (the Spark engine
+        does that). Customers without text, or all of them when neither is given, sit at the
+        text blocks' mean ("no information").
         """
         self._check_fitted()
         matrix = self.scaler_.transform(features)
@@ -321,7 +329,9 @@ class Segmenter:
             return matrix
         blocks: dict[str, np.ndarray] = {}
         evidence: dict[str, np.ndarray] = {}
-        if shop is not None:
+        if text is not None:
+            blocks, evidence = text
+        elif shop is not None:
             if self.text_encoder_object_ is None and shop_has_text(shop):
                 self.text_encoder_object_ = get_encoder(self.text_encoder_)
             stage = embed_shop(

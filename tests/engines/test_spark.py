@@ -15,11 +15,15 @@ from sklearn.metrics import adjusted_rand_score
 from shopseg import Segmenter
 from shopseg import schema as s
 from shopseg.cluster import BlockScaler, load_clusterer, save_clusterer
+from shopseg.embed import customer_text_vectors
+from shopseg.embed.registry import DEFAULT_ENCODER
 from shopseg.engines.spark.apply import assign_segments
+from shopseg.engines.spark.assign import assign_with_spark
 from shopseg.engines.spark.features import SparkFeatureSet, spark_features
 from shopseg.engines.spark.kmeans import SparkKMeans
 from shopseg.engines.spark.scale import scaled_vectors
 from shopseg.engines.spark.session import local_cores, require_java, session_config, spark_session
+from shopseg.engines.spark.text import customer_text_blocks
 from shopseg.errors import ShopsegError
 from shopseg.features import build_features
 from shopseg.generate import generate_shop
@@ -176,3 +180,55 @@ def test_cli_assign_on_spark_matches_the_local_engine(spark, tmp_path) -> None:
     bad = runner.invoke(app, [*common, "--out", str(tmp_path / "bad"), "--engine", "spark", "--spark-conf", "oops"])
     # the console entry point turns this ShopsegError into exit code 2 and one message
     assert isinstance(bad.exception, ShopsegError) and "KEY=VALUE" in str(bad.exception)
+
+
+def _local_and_spark_text(spark, shop: Shop):
+    """Text blocks of the shop's customers from the local text stage and from the Spark engine."""
+    local = customer_text_vectors(shop, encoder=DEFAULT_ENCODER)
+    frames = {name: getattr(shop, name) for name in ("orders", "products", "reviews", "events")}
+    tables = {name: spark.createDataFrame(frame) if frame is not None else None for name, frame in frames.items()}
+    remote = customer_text_blocks(DEFAULT_ENCODER, **tables).toPandas().set_index(s.CUSTOMER_ID)
+    return local, remote.reindex(local.customer_ids)
+
+
+@pytest.mark.parametrize("catalogue", [True, False], ids=["catalogue", "order-line descriptions"])
+def test_text_blocks_on_spark_equal_the_local_text_stage(spark, shop: Shop, catalogue: bool) -> None:
+    if not catalogue:  # a shop without a product table: titles written on the order lines
+        titles = shop.products.set_index(s.PRODUCT_ID)[s.TITLE]
+        orders = shop.orders.assign(**{s.DESCRIPTION: shop.orders[s.PRODUCT_ID].map(titles)})
+        shop = Shop(orders=orders, reviews=shop.reviews, events=shop.events)
+    local, remote = _local_and_spark_text(spark, shop)
+
+    assert set(local.blocks) == {"taste", "voice", "browse"}
+    for name, matrix in local.blocks.items():
+        evidence = remote[f"{name}_n"].fillna(0.0).to_numpy()
+        np.testing.assert_array_equal(evidence, local.evidence[name], err_msg=name)
+        has = evidence > 0
+        assert has.sum() > 50, name
+        vectors = np.vstack(remote.loc[has, name].to_numpy())
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = (vectors * matrix[has]).sum(axis=1)
+        assert cosine.min() > 0.9999, (name, cosine.min())
+
+
+def test_text_model_applied_on_spark_gives_the_same_segments(spark, shop: Shop, tmp_path) -> None:
+    fitted = Segmenter(k=4, value=False, stability_refits=0, map_method=None, embedding_cache=tmp_path / "cache.duckdb")
+    fitted.fit(shop).save(tmp_path / "model")
+    model = Segmenter.load(tmp_path)
+    assert model.fuser_ is not None  # text is part of the representation
+    expected = model.predict(shop)
+
+    segments = assign_with_spark(tmp_path, shop, master="local[2]").set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+    agreement = float((segments.reindex(expected.index) == expected).mean())
+    assert agreement >= 0.98, agreement
+
+    # the text matters: placed without it, customers land elsewhere
+    reference, priors = model.feature_context_
+    tables = {name: spark.createDataFrame(getattr(shop, name)) for name in ("orders", "products", "reviews", "events")}
+    features = spark_features(
+        tables["orders"], tables["products"], reference, priors, reviews=tables["reviews"], events=tables["events"]
+    )
+    with pytest.warns(UserWarning, match="no text"):
+        blind = assign_segments(features.frame, tmp_path)
+    blind_segments = blind.toPandas().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID].reindex(expected.index)
+    assert (blind_segments != expected).any()

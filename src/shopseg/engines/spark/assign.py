@@ -7,9 +7,10 @@ the run's reference time and with its share priors, like the local engine) and t
 is applied per Arrow batch on the executors (:func:`~shopseg.engines.spark.apply.assign_segments`).
 Only the result (one row per customer) comes back to the driver.
 
-Limits of this slice (see docs/spark.md): order lines, the catalogue, reviews and events (a
-model fitted with customer attributes is refused with the missing columns named), and no text
-on Spark (a text model is applied with text at "no information").
+A model fitted with text gets its customers' text on Spark too: product, review and search
+texts embedded by the model's encoder on the executors and pooled per customer
+(:func:`~shopseg.engines.spark.text.customer_text_blocks`). Limits (see docs/spark.md): a
+model fitted with customer attributes is refused with the missing columns named.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.cluster.base import UNASSIGNED, UNASSIGNED_NAME
-from shopseg.engines.spark.apply import assign_segments
+from shopseg.engines.spark.apply import assign_segments, text_blocks_of
 from shopseg.engines.spark.features import spark_features
 from shopseg.engines.spark.session import spark_session
+from shopseg.engines.spark.text import customer_text_blocks, worker_encoder
 from shopseg.errors import ShopsegError
 from shopseg.pipeline import Segmenter
 from shopseg.shop import Shop
@@ -44,7 +46,17 @@ def assign_with_spark(
         for table in (shop.products, shop.reviews, shop.events)
     )
     features = spark_features(orders, products, reference_ts=reference, priors=priors, reviews=reviews, events=events)
-    table = assign_segments(features.frame, run_dir).toPandas()
+    text = None
+    blocks = tuple(text_blocks_of(model))
+    if blocks:
+        encoder = worker_encoder(model.text_encoder_)
+        if model.text_model_id_ and encoder.model_id != model.text_model_id_:
+            raise ShopsegError(
+                f"This model was fitted with the text model '{model.text_model_id_}', "
+                f"but '{encoder.model_id}' was loaded; install the same model to assign customers."
+            )
+        text = customer_text_blocks(model.text_encoder_, orders, products, reviews, events, blocks=blocks)
+    table = assign_segments(features.frame, run_dir, text=text).toPandas()
     table[s.CUSTOMER_ID] = table[s.CUSTOMER_ID].astype(str)
     table[s.SEGMENT_ID] = table[s.SEGMENT_ID].astype("int64")
     names = {**model.segment_names_, UNASSIGNED: UNASSIGNED_NAME}
