@@ -1,7 +1,7 @@
 """How the single-machine pipeline scales: wall time and peak memory per stage, against the seeds' approach.
 
     python benchmarks/scale.py [--sizes 100000 1000000] [--text [--text-model fast]] [--recommend]
-                               [--format csv|parquet] [--work DIR]
+                               [--format csv|parquet] [--assign] [--work DIR]
 
 For each shop size:
 
@@ -14,6 +14,10 @@ For each shop size:
 3. the seeds' approach runs on the same orders file in another child process, measured
    in the same run as the baseline: pandas ``read_csv`` (``read_parquet``) + ``groupby`` for recency,
    frequency and monetary value, ``StandardScaler``, ``PCA(2)``, scikit-learn ``KMeans(8)``.
+
+4. with ``--assign``, ``shopseg assign`` places the whole shop with the run's model (no refit)
+   on the local engine and on Spark in local mode (all cores), each in its own child; their
+   agreement is printed (peak memory is the largest single process: driver or JVM).
 
 Printed: one row per size and engine with every stage, the total, seconds per 1,000
 customers (flat = linear cost), peak memory, and the ratio of shopseg's total to the
@@ -30,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -111,10 +116,34 @@ def run_size(n: int, work: Path, args: argparse.Namespace) -> list[dict[str, obj
     if (out_dir / "run.json").exists() and ours["returncode"] == 0:
         stages = json.loads((out_dir / "run.json").read_text())["timings_seconds"]
     base = measured([sys.executable, "-c", BASELINE, str(paths["orders"])], args.timeout)
-    return [
+    rows = [
         {"size": n, "engine": "shopseg segment", **ours, "stages": stages, "generate_s": generate_seconds},
         {"size": n, "engine": "seeds: pandas + sklearn", **base, "stages": {}},
     ]
+    if args.assign and ours["returncode"] == 0:
+        rows.extend(assign_engines(n, paths, out_dir, work, args))
+    return rows
+
+
+def assign_engines(n: int, paths: dict[str, Path], run_dir: Path, work: Path, args: argparse.Namespace) -> list[dict]:
+    """``shopseg assign`` of the whole shop with the run's model, on the local engine and on Spark (local mode)."""
+    rows, segments = [], {}
+    for engine in ("local", "spark"):
+        out = work / f"assign-{engine}-{n}"
+        command = [
+            sys.executable, "-c", "from shopseg.cli.app import run; run()", "assign", "--model", str(run_dir),
+            "--orders", str(paths["orders"]), "--products", str(paths["products"]), "--reviews", str(paths["reviews"]),
+            "--engine", engine, "--out", str(out),
+        ]  # fmt: skip
+        result = measured(command, args.timeout)
+        if result["returncode"] == 0:
+            segments[engine] = pd.read_parquet(out / "assignments.parquet").set_index("customer_id")["segment_id"]
+        rows.append({"size": n, "engine": f"assign --engine {engine}", **result, "stages": {}})
+    if len(segments) == 2:
+        same = float((segments["spark"].reindex(segments["local"].index) == segments["local"]).mean())
+        rows[-1]["agreement"] = same
+        console.print(f"{n:,}: Spark and local assign agree on {same:.2%} of customers")
+    return rows
 
 
 def main() -> None:
@@ -124,6 +153,7 @@ def main() -> None:
     parser.add_argument("--text-model", help="encoder for --text (default: the pipeline's, int8 MiniLM)")
     parser.add_argument("--recommend", action="store_true", help="include the recommendation step")
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the generated shop")
+    parser.add_argument("--assign", action="store_true", help="also time assign on the local and the Spark engine")
     parser.add_argument("--work", type=Path, help="folder for shops and runs (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per child process")
     parser.add_argument("--json", type=Path, help="write every number to this file")

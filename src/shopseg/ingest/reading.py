@@ -1,7 +1,10 @@
 """Read a user file into a table of strings, keeping each row's line number.
 
 Everything is read as text first so that validation can report the exact value that
-failed, with its file, line and column. Supported containers: delimited text (comma,
+failed, with its file, line and column. The exception is Parquet, whose columns carry their
+types: numbers and timestamps (as naive UTC) stay typed (:func:`typed_column`; validation checks them
+without a detour through text, which at millions of rows saves most of the reading time and
+memory), every other column is read as text. Supported containers: delimited text (comma,
 semicolon, tab, pipe or runs of whitespace, any of UTF-8/UTF-16/Latin-1/Windows-1252),
 Parquet, and Excel workbooks (every sheet with the first sheet's header is read).
 
@@ -81,6 +84,23 @@ def read_table(path: str | Path) -> RawTable:
     return _read_text(path)
 
 
+def typed_column(values: pd.Series) -> pd.Series | None:
+    """A Parquet column kept typed: numbers as they are, timestamps as naive UTC; None for text.
+
+    Booleans, decimals, dates without a time and everything else are read as text, as from CSV
+    (an integer id column stays an integer here and becomes text where validation reads ids).
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values  # its own unit: a year like 2999 does not fit nanoseconds until validation rejects it
+    return None
+
+
 def _read_parquet(path: Path) -> RawTable:
     try:
         frame = pd.read_parquet(path)
@@ -88,8 +108,13 @@ def _read_parquet(path: Path) -> RawTable:
         raise InputError(path, f"is not a readable Parquet file ({error}).") from error
     if frame.empty:
         raise InputError(path, "has no data rows.")
-    frame = frame.astype("string").fillna("").astype(object)
-    frame.columns = [str(c).strip() for c in frame.columns]
+    columns = {}
+    for column in frame.columns:
+        typed = typed_column(frame[column])
+        columns[str(column).strip()] = (
+            typed if typed is not None else frame[column].astype("string").fillna("").astype(object)
+        )
+    frame = pd.DataFrame(columns)
     frame[LINE] = range(1, len(frame) + 1)
     frame[SOURCE] = str(path)
     return RawTable(path=path, frame=frame, has_header=True, rows_read=len(frame))

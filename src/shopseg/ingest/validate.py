@@ -71,7 +71,7 @@ class _Rejections:
             return pd.DataFrame(columns=QUARANTINE_COLUMNS)
         rows = self.frame.loc[bad]
         values = [
-            str(rows.at[index, column])[:200] if column in rows.columns else ""
+            _shown(rows.at[index, column]) if column in rows.columns else ""
             for index, column in zip(rows.index, self.column[bad], strict=True)
         ]
         return pd.DataFrame(
@@ -83,6 +83,11 @@ class _Rejections:
                 "reason": self.reason[bad].to_numpy(),
             }
         )
+
+
+def _shown(value: object) -> str:
+    """A rejected value as the quarantine shows it: text, at most 200 characters, "" when missing."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)[:200]
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -157,13 +162,31 @@ def check_table(
         kind = s.column_type(spec, column)
         if kind is None and column != RETURN_HINT:
             kind = "auto"
-        raw = _text(frame, column) if column != RETURN_HINT else frame[column]
+        dtype = frame[column].dtype
+        if kind == "ts" and pd.api.types.is_datetime64_dtype(dtype):
+            kind = "typed ts"  # typed timestamps (Parquet): nothing to parse, only the range rules
+        elif (
+            kind in ("float", "int") and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        ):
+            kind = "typed number"  # typed numbers (Parquet): only finiteness to check
+        raw = frame[column] if column == RETURN_HINT or kind.startswith("typed") else _text(frame, column)
         if column == RETURN_HINT:
             typed[column] = frame[column].astype(bool)
         elif kind == "id":
             if column in spec.required:
                 rejections.add(raw == "", column, "missing value")
             typed[column] = raw.astype(object)
+        elif kind == "typed ts":
+            if column in spec.required:
+                rejections.add(raw.isna(), column, "missing value")
+            future, early = raw > now, raw < pd.Timestamp("1970-01-01")
+            rejections.add(future, column, "date in the future")
+            rejections.add(early, column, "date before 1970")
+            typed[column] = raw.where(~(future | early)).astype("datetime64[ns]")  # rejected rows may not fit ns
+        elif kind == "typed number":
+            number = raw.astype("float64")
+            rejections.add(number.notna() & ~np.isfinite(number.fillna(0)), column, "not a finite number")
+            typed[column] = number.where(np.isfinite(number))
         elif kind == "ts":
             parsed = parse_dates(raw, date_format)
             unreadable = parsed.isna() & (raw != "")
