@@ -232,3 +232,40 @@ def test_text_model_applied_on_spark_gives_the_same_segments(spark, shop: Shop, 
         blind = assign_segments(features.frame, tmp_path)
     blind_segments = blind.toPandas().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID].reindex(expected.index)
     assert (blind_segments != expected).any()
+
+
+def test_cli_assign_reads_parquet_with_spark_and_checks_every_row(spark, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from shopseg.cli.app import app
+    from shopseg.generate import write_shop
+    from shopseg.runner import run_segmentation
+
+    paths = write_shop(generate_shop(300, seed=13), tmp_path / "shop", file_format="parquet")
+    orders = pd.read_parquet(paths["orders"])
+    bad = orders.head(4).copy()
+    bad.loc[bad.index[0], s.TS] = pd.Timestamp("2200-01-01")  # in the future
+    bad.loc[bad.index[1], s.QUANTITY] = 0
+    bad.loc[bad.index[2], s.CUSTOMER_ID] = ""  # a guest
+    pd.concat([orders, bad], ignore_index=True).to_parquet(paths["orders"])  # the 4th: a duplicate line
+    inputs = {"orders": paths["orders"], "products": paths["products"], "reviews": paths["reviews"]}
+    run_segmentation(tmp_path / "run", **inputs, k=4, value=False, stability_refits=0, use_text=False, recommender=None)
+    runner = CliRunner()
+    common = ["assign", "--model", str(tmp_path / "run")]
+    for role, path in inputs.items():
+        common += [f"--{role}", str(path)]
+    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local")])
+    on_spark = runner.invoke(app, [*common, "--out", str(tmp_path / "spark"), "--engine", "spark"])
+    assert local.exit_code == 0, local.output
+    assert on_spark.exit_code == 0, on_spark.output
+
+    a = pd.read_parquet(tmp_path / "local" / "assignments.parquet").set_index("customer_id").sort_index()
+    b = pd.read_parquet(tmp_path / "spark" / "assignments.parquet").set_index("customer_id").sort_index()
+    assert a.index.equals(b.index)
+    assert (a["segment_id"] == b["segment_id"]).mean() == 1.0
+    output = " ".join(on_spark.output.split())
+    assert f"orders: {len(orders) + 4:,} rows read by Spark" in output
+    duplicates = int(orders.duplicated().sum()) + 1  # the generator's own repeated lines, and ours
+    assert f"2 quarantined (quarantine_orders.parquet), {duplicates} duplicates, 1 guest rows" in output, output
+    rejected = pd.read_parquet(tmp_path / "spark" / "quarantine_orders.parquet")
+    assert sorted(rejected["reject_reason"]) == ["date in the future", "zero quantity"]

@@ -401,21 +401,42 @@ def assign(
     inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
     inputs.pop("_settings")
     prepare_output(out)
+    checked: dict = {}
     if engine == "spark":
-        from shopseg.engines.spark.assign import assign_with_spark
+        from shopseg.engines.spark.assign import assign_files_with_spark, assign_with_spark
+        from shopseg.engines.spark.reading import is_parquet
 
-        table = assign_with_spark(model, load_shop(**inputs), master=spark_master, config=_key_values(spark_conf))
+        paths = {
+            role: inputs[role] for role in ("orders", "customers", "products", "reviews", "events") if inputs[role]
+        }
+        plain = not (inputs["format"] or inputs["mapping"] or inputs["date_format"])
+        settings = {"master": spark_master, "config": _key_values(spark_conf)}
+        if plain and all(is_parquet(path) for path in paths.values()):  # Spark reads the files itself
+            paths.pop("customers", None)  # attributes are not features on Spark; the model check names them
+            table, checked = assign_files_with_spark(model, paths, **settings)
+        else:
+            table = assign_with_spark(model, load_shop(**inputs), **settings)
     else:
         table = assign_customers(model, load_shop(**inputs))
 
     def write(folder: Path) -> None:
         table.to_parquet(folder / "assignments.parquet", index=False)
         write_safe_csv(table, folder / "assignments.csv")
+        for role, read in checked.items():  # rows Spark rejected, with their reasons
+            if read.counts["quarantined"]:
+                read.rejected.write.parquet(str(folder / f"quarantine_{role}.parquet"))
 
     write_atomically(out, write)
     counts = table.groupby(["segment_id", "segment_name"]).size().reset_index(name="customers")
     for row in counts.itertuples(index=False):
         console.print(f"  {row.segment_id:>3}  {_escape(str(row.segment_name))}: {row.customers:,}")
+    for role, read in checked.items():
+        c = read.counts
+        console.print(
+            f"  {role}: {c['rows_read']:,} rows read by Spark, {c['kept']:,} kept, {c['quarantined']:,} quarantined"
+            f"{f' (quarantine_{role}.parquet)' if c['quarantined'] else ''}, {c['duplicates']:,} duplicates, "
+            f"{c['guests']:,} guest rows"
+        )
     console.print(f"{len(table):,} customers assigned; written to {_escape(str(out))}/assignments.parquet and .csv")
 
 

@@ -7,6 +7,8 @@ the run's reference time and with its share priors, like the local engine) and t
 is applied per Arrow batch on the executors (:func:`~shopseg.engines.spark.apply.assign_segments`).
 Only the result (one row per customer) comes back to the driver.
 
+:func:`assign_files_with_spark` reads canonical Parquet inputs with Spark itself
+(:mod:`~shopseg.engines.spark.reading`), so the order lines never pass through the driver.
 A model fitted with text gets its customers' text on Spark too: product, review and search
 texts embedded by the model's encoder on the executors and pooled per customer
 (:func:`~shopseg.engines.spark.text.customer_text_blocks`). Limits (see docs/spark.md): a
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -24,27 +27,58 @@ from shopseg import schema as s
 from shopseg.cluster.base import UNASSIGNED, UNASSIGNED_NAME
 from shopseg.engines.spark.apply import assign_segments, text_blocks_of
 from shopseg.engines.spark.features import spark_features
+from shopseg.engines.spark.reading import SparkTable, read_tables
 from shopseg.engines.spark.session import spark_session
 from shopseg.engines.spark.text import customer_text_blocks, worker_encoder
 from shopseg.errors import ShopsegError
 from shopseg.pipeline import Segmenter
 from shopseg.shop import Shop
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
 
 def assign_with_spark(
     run_dir: str | Path, shop: Shop, *, master: str = "local[*]", config: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """customer_id, segment_id, segment_name for every customer with orders in ``shop``."""
+    """customer_id, segment_id, segment_name for every customer with orders in ``shop`` (read by the local loader)."""
     if shop.orders is None or shop.orders.empty:
         raise ShopsegError("--engine spark assigns customers from their orders: give --orders.")
+    spark = spark_session(master, config=dict(config or {}))
+    tables = {
+        name: spark.createDataFrame(table)
+        for name, table in (("orders", shop.orders), ("products", shop.products), ("reviews", shop.reviews),
+                            ("events", shop.events))
+        if table is not None and not table.empty
+    }  # fmt: skip
+    return _assign(run_dir, tables).toPandas().pipe(_named, Segmenter.load(run_dir))
+
+
+def assign_files_with_spark(
+    run_dir: str | Path,
+    paths: Mapping[str, str | Path],
+    *,
+    master: str = "local[*]",
+    config: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, SparkTable]]:
+    """As :func:`assign_with_spark`, the inputs read by Spark itself from canonical Parquet files or folders.
+
+    Nothing but the result (one row per customer) passes through the driver. Returns the
+    assignments and the checked tables (their ``counts`` and ``rejected`` rows, for the quarantine).
+    """
+    if "orders" not in paths:
+        raise ShopsegError("--engine spark assigns customers from their orders: give --orders.")
+    spark = spark_session(master, config=dict(config or {}))
+    checked = read_tables(spark, dict(paths))
+    tables = {name: table.kept for name, table in checked.items()}
+    return _assign(run_dir, tables).toPandas().pipe(_named, Segmenter.load(run_dir)), checked
+
+
+def _assign(run_dir: str | Path, tables: Mapping[str, DataFrame]) -> DataFrame:
+    """customer_id, segment_id on Spark: features, text when the model has it, the model per batch."""
     model = Segmenter.load(run_dir)
     reference, priors = model.feature_context_
-    spark = spark_session(master, config=dict(config or {}))
-    orders = spark.createDataFrame(shop.orders)
-    products, reviews, events = (
-        spark.createDataFrame(table) if table is not None and not table.empty else None
-        for table in (shop.products, shop.reviews, shop.events)
-    )
+    orders, products, reviews, events = (tables.get(name) for name in ("orders", "products", "reviews", "events"))
     features = spark_features(orders, products, reference_ts=reference, priors=priors, reviews=reviews, events=events)
     text = None
     blocks = tuple(text_blocks_of(model))
@@ -56,7 +90,11 @@ def assign_with_spark(
                 f"but '{encoder.model_id}' was loaded; install the same model to assign customers."
             )
         text = customer_text_blocks(model.text_encoder_, orders, products, reviews, events, blocks=blocks)
-    table = assign_segments(features.frame, run_dir, text=text).toPandas()
+    return assign_segments(features.frame, run_dir, text=text)
+
+
+def _named(table: pd.DataFrame, model: Segmenter) -> pd.DataFrame:
+    """The driver's copy of the result: typed, with segment names, sorted by customer."""
     table[s.CUSTOMER_ID] = table[s.CUSTOMER_ID].astype(str)
     table[s.SEGMENT_ID] = table[s.SEGMENT_ID].astype("int64")
     names = {**model.segment_names_, UNASSIGNED: UNASSIGNED_NAME}
