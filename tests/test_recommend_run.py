@@ -297,3 +297,23 @@ def test_config_file_can_turn_recommendations_off(tmp_path: Path, monkeypatch, c
     config.write_text('orders = "orders.csv"\nrecommend_n = 0\n')
     code, output = invoke(monkeypatch, capsys, "segment", "--config", config, "--out", tmp_path / "other")
     assert code == 2 and "recommend_n" in output
+
+
+def test_a_large_shop_is_evaluated_on_a_seeded_sample_of_customers(shop_files) -> None:
+    from shopseg import load_shop
+    from shopseg.recommend.step import evaluation_sample
+
+    shop = load_shop(orders=shop_files["orders"], products=shop_files["products"], reviews=shop_files["reviews"])
+    assert evaluation_sample(shop, 300, random_state=0) is None  # not larger than the sample
+    sample = evaluation_sample(shop, 120, random_state=0)
+    again = evaluation_sample(shop, 120, random_state=0)
+    assert list(sample.customer_ids()) == list(again.customer_ids()) and len(sample.customer_ids()) == 120
+    kept = set(sample.customer_ids())
+    assert sample.orders.equals(shop.orders[shop.orders["customer_id"].isin(kept)].reset_index(drop=True))
+    assert set(sample.reviews["customer_id"]) <= kept and sample.products is shop.products
+
+    result = recommend_step(shop, None, model="item_knn", n=3, evaluation_customers=120, evaluate=["popular"])
+    assert result.report["evaluation_customers"] == 120
+    assert any("sample of 120 of the shop's 300 customers" in note for note in result.report["notes"])
+    assert result.evaluation.split["test_customers"] <= 120
+    assert result.frame["customer_id"].nunique() == 300  # everybody still gets recommendations

@@ -70,6 +70,27 @@ class Shop:
             ids = pd.Series([], dtype=object)
         return pd.Index(sorted(pd.unique(ids)), name=s.CUSTOMER_ID)
 
+    def of_customers(self, customer_ids: pd.Index | list[str]) -> Shop:
+        """The same shop restricted to ``customer_ids``: their rows of every customer table, the whole catalogue.
+
+        For work that a sample of customers answers as well as all of them (e.g. evaluating
+        recommenders on a large shop); the ingestion record is not carried over.
+        """
+        wanted = pd.Index(customer_ids).astype(str)
+
+        def rows(table: pd.DataFrame | None) -> pd.DataFrame | None:
+            if table is None or s.CUSTOMER_ID not in table:
+                return table
+            return table.loc[table[s.CUSTOMER_ID].astype(str).isin(wanted)].reset_index(drop=True)
+
+        return Shop(
+            orders=rows(self.orders),
+            customers=rows(self.customers),
+            products=self.products,
+            reviews=rows(self.reviews),
+            events=rows(self.events),
+        )
+
     def totals(self) -> dict[str, int]:
         """Rows read / kept / quarantined / duplicates / guests over all files."""
         return {

@@ -187,6 +187,7 @@ def recommend_for_shop(
     test_days: float | None = None,
     repeat_categories: Iterable[str] | None = None,
     model_params: dict[str, Any] | None = None,
+    evaluation_shop: Shop | None = None,
 ) -> RecommendationResult:
     """Evaluate on a time split, refit ``model`` on everything, recommend ``n`` per customer.
 
@@ -199,6 +200,8 @@ def recommend_for_shop(
     None: TF-IDF); ``customer_vectors``: taste vectors in the same space (final model only).
     ``evaluate``: True (the default models plus ``model``), False, or a list of model names.
     ``repeat_categories``: categories whose products may be recommended again (None: data rule).
+    ``evaluation_shop``: evaluate on this shop instead (e.g. :meth:`Shop.of_customers` with a
+    sample of a large shop's customers; ``segments_at`` must then place that shop's customers).
     A shop without product ids gives an empty result with the reason in ``report["notes"]``.
     """
     if model not in RECOMMENDERS:
@@ -224,7 +227,13 @@ def recommend_for_shop(
         report["evaluation_skipped"] = notes[-1]
         return RecommendationResult(empty_recommendations(), {}, None, None, report)
     params = {"repeat_categories": repeat_categories, **(model_params or {})}
-    over_time = segments_over_time(segments, segments_at, data.reference_ts)
+    evaluation_data = data
+    if evaluation_shop is not None:
+        step = time.perf_counter()
+        evaluation_data = shop_interactions(evaluation_shop, segments)
+        timings["evaluation_interactions"] = round(time.perf_counter() - step, 3)
+        report["evaluation_customers"] = evaluation_data.n_customers
+    over_time = segments_over_time(segments, segments_at, evaluation_data.reference_ts)
     if segments is not None and segments_at is None:
         notes.append(
             "Segments were computed on the whole history: the evaluation of segment_popular and the hybrid's "
@@ -250,7 +259,7 @@ def recommend_for_shop(
         evaluated = {name: evaluated[name] for name in names}
         step = time.perf_counter()
         try:
-            evaluation = evaluate_recommenders(data, evaluated, segments=over_time, test_days=test_days)
+            evaluation = evaluate_recommenders(evaluation_data, evaluated, segments=over_time, test_days=test_days)
         except ShopsegError as error:
             notes.append(f"Evaluation skipped: {error}")
             report["evaluation_skipped"] = str(error)

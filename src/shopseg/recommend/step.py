@@ -14,6 +14,10 @@ that has just been segmented and adds what a run needs and a library call does n
 * **no extra package needed** -- ``als`` and ``bpr`` need ``implicit``; without it the step
   uses :data:`FALLBACK` and says so in the report's notes (the hybrid drops its ALS
   component by itself).
+* **a sample for large shops** -- above :data:`EVALUATION_CUSTOMERS` customers the evaluation
+  (and its segment placement at each cut) runs on a seeded sample of them
+  (:func:`evaluation_sample`); the chosen model is still fitted on, and recommends to, everybody.
+  At 100,000 customers the evaluation took 59 s of the step's 95 s.
 * **never fails a run** -- a shop without product ids, or with too little history to
   evaluate or fit, gives an empty result whose notes say why (``report["skipped"]``).
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shopseg.errors import ConfigError, ShopsegError
@@ -39,6 +44,8 @@ from shopseg.shop import Shop
 FALLBACK = "item_knn"
 #: Recommendations per customer in a run.
 DEFAULT_N = 10
+#: Customers the evaluation runs on at most (a seeded sample of larger shops).
+EVALUATION_CUSTOMERS = 50_000
 
 PredictSegments = Callable[[Shop], pd.Series]
 
@@ -78,6 +85,20 @@ def segments_before(shop: Shop, predict_segments: PredictSegments) -> Callable[[
     return at
 
 
+def evaluation_sample(shop: Shop, size: int, random_state: int) -> Shop | None:
+    """A seeded sample of ``size`` of the shop's customers (all their rows), None when the shop is not larger.
+
+    Why: the evaluation fits every candidate model and places every customer in segments at
+    each cut, a cost that grows with the shop, while its metrics (averages over test customers)
+    are as good from 50,000 customers as from millions. The final model is fitted on everybody.
+    """
+    customers = shop.customer_ids()
+    if size < 1 or len(customers) <= size:
+        return None
+    chosen = np.random.default_rng(random_state).choice(len(customers), size=size, replace=False)
+    return shop.of_customers(customers[np.sort(chosen)])
+
+
 def skipped_result(reason: str, notes: list[str], model: str | None = None) -> RecommendationResult:
     """An empty result whose report says why nothing was recommended."""
     report: dict[str, Any] = {
@@ -97,9 +118,13 @@ def recommend_step(
     model: str = DEFAULT_RECOMMENDER,
     n: int = DEFAULT_N,
     random_state: int = 0,
+    evaluation_customers: int = EVALUATION_CUSTOMERS,
     **options: Any,
 ) -> RecommendationResult:
     """Recommend ``n`` products per customer with ``model``; see the module docstring.
+
+    ``evaluation_customers``: above this many customers, the evaluation runs on a seeded
+    sample of them (:func:`evaluation_sample`).
 
     ``segments``: segment id per customer (index customer_id). ``predict_segments``: a function
     from a shop to such a Series (the fitted segmenter's ``predict``), for the evaluation cuts.
@@ -107,10 +132,23 @@ def recommend_step(
     """
     check_recommender(model, n)
     chosen, notes = available_recommender(model)
-    segments_at = segments_before(shop, predict_segments) if predict_segments is not None else None
+    evaluation_shop = evaluation_sample(shop, evaluation_customers, random_state)
+    if evaluation_shop is not None:
+        notes.append(
+            f"Evaluated on a seeded sample of {evaluation_customers:,} of the shop's {len(shop.customer_ids()):,} "
+            "customers (every customer gets recommendations)."
+        )
+    segments_at = segments_before(evaluation_shop or shop, predict_segments) if predict_segments is not None else None
     try:
         result = recommend_for_shop(
-            shop, segments, segments_at=segments_at, n=n, random_state=random_state, model=chosen, **options
+            shop,
+            segments,
+            segments_at=segments_at,
+            n=n,
+            random_state=random_state,
+            model=chosen,
+            evaluation_shop=evaluation_shop,
+            **options,
         )
     except ShopsegError as error:
         return skipped_result(f"Recommendations skipped: {error}", notes, chosen)
