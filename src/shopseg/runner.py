@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -23,6 +25,7 @@ from shopseg.ingest import load_shop
 from shopseg.ingest.load import require_customers
 from shopseg.pipeline import Segmenter, StepCallback
 from shopseg.recommend import RecommendationResult, check_recommender, recommend_step
+from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.shop import Shop
 from shopseg.value import predictive_validity
 
@@ -195,32 +198,16 @@ def run_segmentation(
     format: str | None = None,
     mapping: dict[str, dict[str, str]] | None = None,
     date_format: str | None = None,
-    k: int | None = None,
-    seed: int = 0,
     pseudonymise_key: str | None = None,
-    min_segment_size: int = 50,
-    dp_epsilon: float | None = None,
-    llm: str | None = None,
-    value: bool = True,
-    algorithm: str = "kmeans",
-    noise: str = "unassigned",
-    map_method: str | None = "pca",
-    stability_refits: int = 20,
     on_step: StepCallback | None = None,
-    use_text: bool = True,
-    text_model: str | None = None,
-    embed_dim: int = 16,
-    embedding_cache: str | Path | None = None,
-    on_text_progress: TextProgress | None = None,
-    sub_segments: bool = False,
-    recommender: str | None = "hybrid",
-    recommend_n: int = 10,
+    **options: Any,
 ) -> RunResult:
-    """Read, segment and write a run folder; see the module docstring."""
+    """Read, segment and write a run folder; see the module docstring.
+
+    ``options`` are :func:`segment_shop`'s (k, seed, algorithm, text, recommender ...).
+    """
     out_dir = prepare_output(out_dir)  # fail before the work, not after
-    if recommender is not None:
-        check_recommender(recommender, recommend_n)
-    timings: dict[str, float] = {}
+    check_run_options(options)
     started = time.perf_counter()
     if on_step:
         on_step("read", "start")
@@ -236,9 +223,63 @@ def run_segmentation(
         pseudonymise_key=pseudonymise_key,
     )
     require_customers(shop)
-    timings["read"] = round(time.perf_counter() - started, 4)
+    read_seconds = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("read", "end")
+    inputs = {"format": format, "mapping": mapping, "date_format": date_format, "pseudonymised": bool(pseudonymise_key)}
+    return segment_shop(shop, out_dir, inputs=inputs, timings={"read": read_seconds}, on_step=on_step, **options)
+
+
+def check_run_options(options: dict[str, Any]) -> None:
+    """Refuse a bad recommender setting before any work (the rest is checked where it is used)."""
+    recommender = options.get("recommender", DEFAULT_RECOMMENDER)
+    if recommender is not None:
+        check_recommender(recommender, options.get("recommend_n", 10))
+
+
+#: Adds to a run before it is written: gets the fitted segmenter and the run record (which it
+#: may extend) and returns a writer of extra files into the run folder (or None).
+RunExtension = Callable[[Segmenter, dict[str, object]], Callable[[Path], None] | None]
+
+
+def segment_shop(
+    shop: Shop,
+    out_dir: str | Path,
+    *,
+    k: int | None = None,
+    seed: int = 0,
+    min_segment_size: int = 50,
+    dp_epsilon: float | None = None,
+    llm: str | None = None,
+    value: bool = True,
+    algorithm: str = "kmeans",
+    noise: str = "unassigned",
+    map_method: str | None = "pca",
+    stability_refits: int = 20,
+    on_step: StepCallback | None = None,
+    use_text: bool = True,
+    text_model: str | None = None,
+    embed_dim: int = 16,
+    embedding_cache: str | Path | None = None,
+    on_text_progress: TextProgress | None = None,
+    sub_segments: bool = False,
+    recommender: str | None = DEFAULT_RECOMMENDER,
+    recommend_n: int = 10,
+    inputs: dict[str, object] | None = None,
+    timings: dict[str, float] | None = None,
+    extension: RunExtension | None = None,
+) -> RunResult:
+    """Segment a loaded shop and write the run folder (what :func:`run_segmentation` does after reading).
+
+    ``inputs``: how the shop was read, for the record (format, mapping, date format,
+    pseudonymised); ``timings``: stage seconds so far (e.g. reading); ``extension``: see
+    :data:`RunExtension` (the Spark engine adds every customer's segment this way).
+    """
+    out_dir = prepare_output(out_dir)
+    if recommender is not None:
+        check_recommender(recommender, recommend_n)
+    timings = dict(timings or {})
+    inputs = {"format": None, "mapping": None, "date_format": None, "pseudonymised": False, **(inputs or {})}
     segmenter = Segmenter(
         k=k,
         random_state=seed,
@@ -260,12 +301,9 @@ def run_segmentation(
     ).fit(shop)
     timings.update(segmenter.timings_)
     config = {
-        "format": format,
-        "mapping": mapping,
-        "date_format": date_format,
+        **inputs,
         "k": k,
         "seed": seed,
-        "pseudonymised": bool(pseudonymise_key),
         "min_segment_size": min_segment_size,
         "dp_epsilon": dp_epsilon,
         "llm": llm,
@@ -292,11 +330,18 @@ def run_segmentation(
     recommendations = recommend_customers(shop, segmenter, recommender, recommend_n, timings, on_step)
     record = run_record(shop, segmenter, config, timings)
     recommend_record(record, recommendations, private=bool(dp_epsilon))
+    extra_writer = extension(segmenter, record) if extension is not None else None
     if on_step:
         on_step("write", "start")
     write_started = time.perf_counter()
     timings["write"] = 0.0
-    write_atomically(out_dir, lambda folder: write_outputs(folder, shop, segmenter, record, recommendations))
+
+    def write(folder: Path) -> None:
+        write_outputs(folder, shop, segmenter, record, recommendations)
+        if extra_writer is not None:
+            extra_writer(folder)
+
+    write_atomically(out_dir, write)
     timings["write"] = round(time.perf_counter() - write_started, 4)
     if on_step:
         on_step("write", "end")

@@ -240,6 +240,23 @@ def segment(
             "--recommend-n", min=1, help="Products recommended per customer (default 10).", show_default=False
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="'local' (default) or 'spark': fit on a sample of --fit-sample customers, place everybody on Spark "
+            "(all_segments.parquet; needs pyspark and Java 17+).",
+        ),
+    ] = "local",
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default: local mode).")
+    ] = "local[*]",
+    spark_conf: Annotated[
+        list[str] | None, typer.Option("--spark-conf", help="KEY=VALUE Spark setting for --engine spark; repeatable.")
+    ] = None,
+    fit_sample: Annotated[
+        int, typer.Option("--fit-sample", min=1, help="--engine spark: customers the model is fitted on at most.")
+    ] = 200_000,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
     from shopseg.runner import run_segmentation
@@ -247,8 +264,19 @@ def segment(
     inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
     settings = inputs.pop("_settings")
     k_value = _parse_k(str(settings.get("k", k)) if k == "auto" else k)
+    run = run_segmentation
+    if _choice("--engine", engine, ["local", "spark"]) == "spark":
+        from shopseg.engines.spark.segment import segment_with_spark
+
+        read = {key: inputs.pop(key) for key in ("format", "mapping", "date_format")}
+        read["pseudonymise_key"] = _pseudonym_key(pseudonymise)
+        settings_spark = {"master": spark_master, "config": _key_values(spark_conf), "fit_sample": fit_sample}
+
+        def run(out: Path, pseudonymise_key: str | None, **options: object) -> object:
+            return segment_with_spark(out, read_options=read, **settings_spark, **options)
+
     with StepProgress() as progress:
-        result = run_segmentation(
+        result = run(
             out,
             **inputs,
             k=k_value,
@@ -287,7 +315,15 @@ def segment(
         f"Outputs in [bold]{_escape(str(out))}[/]: segments.parquet/csv, profiles.json, features.parquet, "
         "quarantine.csv, run.json, shopseg.duckdb"
         + (", recommendations.parquet" if (out / "recommendations.parquet").exists() else "")
+        + (", all_segments.parquet" if (out / "all_segments.parquet").exists() else "")
     )
+    spark = result.record.get("engine")
+    if spark:
+        console.print(
+            f"Spark ({spark['master']}): fitted on {spark['fitted_on']:,} of {spark['customers']:,} customers, "
+            f"placed {spark['placed']:,}; the fitted customers' segments agree with Spark's for "
+            f"{spark['agreement_with_fit']:.2%}."
+        )
 
 
 def _key_values(items: list[str] | None) -> dict[str, str]:

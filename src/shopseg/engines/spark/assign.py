@@ -51,7 +51,7 @@ def assign_with_spark(
                             ("events", shop.events))
         if table is not None and not table.empty
     }  # fmt: skip
-    return _assign(run_dir, tables).toPandas().pipe(_named, Segmenter.load(run_dir))
+    return assign_tables(run_dir, tables).toPandas().pipe(_named, Segmenter.load(run_dir))
 
 
 def assign_files_with_spark(
@@ -71,11 +71,16 @@ def assign_files_with_spark(
     spark = spark_session(master, config=dict(config or {}))
     checked = read_tables(spark, dict(paths))
     tables = {name: table.kept for name, table in checked.items()}
-    return _assign(run_dir, tables).toPandas().pipe(_named, Segmenter.load(run_dir)), checked
+    return assign_tables(run_dir, tables).toPandas().pipe(_named, Segmenter.load(run_dir)), checked
 
 
-def _assign(run_dir: str | Path, tables: Mapping[str, DataFrame]) -> DataFrame:
-    """customer_id, segment_id on Spark: features, text when the model has it, the model per batch."""
+def assign_tables(run_dir: str | Path, tables: Mapping[str, DataFrame]) -> DataFrame:
+    """customer_id, segment_id on Spark for canonical tables {role: frame}, under the model in ``run_dir``.
+
+    Features, text when the model has it, then the model per batch.
+
+    The model's files are read now; the result is lazy (nothing runs until it is used).
+    """
     model = Segmenter.load(run_dir)
     reference, priors = model.feature_context_
     orders, products, reviews, events = (tables.get(name) for name in ("orders", "products", "reviews", "events"))
