@@ -1,7 +1,7 @@
 """How the single-machine pipeline scales: wall time and peak memory per stage, against the seeds' approach.
 
     python benchmarks/scale.py [--sizes 100000 1000000] [--text [--text-model fast]] [--recommend]
-                               [--format csv|parquet] [--assign] [--work DIR]
+                               [--format csv|parquet] [--assign] [--spark-segment] [--work DIR]
 
 For each shop size:
 
@@ -17,7 +17,10 @@ For each shop size:
 
 4. with ``--assign``, ``shopseg assign`` places the whole shop with the run's model (no refit)
    on the local engine and on Spark in local mode (all cores), each in its own child; their
-   agreement is printed (peak memory is the largest single process: driver or JVM).
+   agreement is printed (peak memory: the largest Python process; the JVM that Spark starts
+   may not be counted);
+5. with ``--spark-segment``, ``shopseg segment --engine spark`` runs on the same files (fit on a
+   sample of 200,000 customers, everybody placed on Spark in local mode).
 
 Printed: one row per size and engine with every stage, the total, seconds per 1,000
 customers (flat = linear cost), peak memory, and the ratio of shopseg's total to the
@@ -122,6 +125,18 @@ def run_size(n: int, work: Path, args: argparse.Namespace) -> list[dict[str, obj
     ]
     if args.assign and ours["returncode"] == 0:
         rows.extend(assign_engines(n, paths, out_dir, work, args))
+    if args.spark_segment:
+        spark_dir = work / f"run-spark-{n}"
+        command = [*segment, "--engine", "spark"]
+        command[command.index("--out") + 1] = str(spark_dir)
+        result = measured(command, args.timeout)
+        stages = {}
+        if result["returncode"] == 0:
+            record = json.loads((spark_dir / "run.json").read_text())
+            stages = record["timings_seconds"]
+            stages["place (spark)"] = record["engine"]["seconds"]
+            console.print(f"{n:,}: segment --engine spark fitted on {record['engine']['fitted_on']:,} customers")
+        rows.append({"size": n, "engine": "segment --engine spark", **result, "stages": stages})
     return rows
 
 
@@ -154,6 +169,9 @@ def main() -> None:
     parser.add_argument("--recommend", action="store_true", help="include the recommendation step")
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the generated shop")
     parser.add_argument("--assign", action="store_true", help="also time assign on the local and the Spark engine")
+    parser.add_argument(
+        "--spark-segment", action="store_true", help="also time segment --engine spark (local mode, all cores)"
+    )
     parser.add_argument("--work", type=Path, help="folder for shops and runs (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per child process")
     parser.add_argument("--json", type=Path, help="write every number to this file")
