@@ -312,7 +312,10 @@ def test_a_large_shop_is_evaluated_on_a_seeded_sample_of_customers(shop_files) -
     assert sample.orders.equals(shop.orders[shop.orders["customer_id"].isin(kept)].reset_index(drop=True))
     assert set(sample.reviews["customer_id"]) <= kept and sample.products is shop.products
 
-    result = recommend_step(shop, None, model="item_knn", n=3, evaluation_customers=120, evaluate=["popular"])
+    everybody = pd.Series(0, index=shop.customer_ids())  # segments of all customers: the sample's are kept
+    result = recommend_step(
+        shop, everybody, model="segment_popular", n=3, evaluation_customers=120, evaluate=["popular"]
+    )
     assert result.report["evaluation_customers"] == 120
     assert any("sample of 120 of the shop's 300 customers" in note for note in result.report["notes"])
     assert result.evaluation.split["test_customers"] <= 120

@@ -79,6 +79,12 @@ DateFormatOpt = Annotated[
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML file with inputs, format, mapping (table map.orders), k and seed.")
 ]
+SparkMasterOpt = Annotated[
+    str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default: local mode).")
+]
+SparkConfOpt = Annotated[
+    list[str] | None, typer.Option("--spark-conf", help="KEY=VALUE Spark setting for --engine spark; repeatable.")
+]
 PseudonymOpt = Annotated[
     bool,
     typer.Option(
@@ -248,12 +254,8 @@ def segment(
             "(all_segments.parquet; needs pyspark and Java 17+).",
         ),
     ] = "local",
-    spark_master: Annotated[
-        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default: local mode).")
-    ] = "local[*]",
-    spark_conf: Annotated[
-        list[str] | None, typer.Option("--spark-conf", help="KEY=VALUE Spark setting for --engine spark; repeatable.")
-    ] = None,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
     fit_sample: Annotated[
         int, typer.Option("--fit-sample", min=1, help="--engine spark: customers the model is fitted on at most.")
     ] = 200_000,
@@ -421,12 +423,8 @@ def assign(
     engine: Annotated[
         str, typer.Option("--engine", help="'local' (DuckDB, default) or 'spark' (needs pyspark and Java 17+).")
     ] = "local",
-    spark_master: Annotated[
-        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default: local mode).")
-    ] = "local[*]",
-    spark_conf: Annotated[
-        list[str] | None, typer.Option("--spark-conf", help="KEY=VALUE Spark setting for --engine spark; repeatable.")
-    ] = None,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
 ) -> None:
     """Place new customers into a saved run's segments, without refitting."""
     from shopseg.assign import assign_customers

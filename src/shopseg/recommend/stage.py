@@ -230,7 +230,9 @@ def recommend_for_shop(
     evaluation_data = data
     if evaluation_shop is not None:
         step = time.perf_counter()
-        evaluation_data = shop_interactions(evaluation_shop, segments)
+        sampled = evaluation_shop.customer_ids()
+        known = segments[segments.index.astype(str).isin(sampled.astype(str))] if segments is not None else None
+        evaluation_data = shop_interactions(evaluation_shop, known)  # rows for the sample only
         timings["evaluation_interactions"] = round(time.perf_counter() - step, 3)
         report["evaluation_customers"] = evaluation_data.n_customers
     over_time = segments_over_time(segments, segments_at, evaluation_data.reference_ts)
