@@ -22,7 +22,13 @@ from shopseg.engines.spark.assign import assign_with_spark
 from shopseg.engines.spark.features import SparkFeatureSet, spark_features
 from shopseg.engines.spark.kmeans import SparkKMeans
 from shopseg.engines.spark.scale import scaled_vectors
-from shopseg.engines.spark.session import local_cores, require_java, session_config, spark_session
+from shopseg.engines.spark.session import (
+    local_cores,
+    local_driver_memory,
+    require_java,
+    session_config,
+    spark_session,
+)
 from shopseg.engines.spark.text import customer_text_blocks
 from shopseg.errors import ShopsegError
 from shopseg.features import build_features
@@ -139,12 +145,29 @@ def test_session_settings_and_missing_java(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings["spark.sql.execution.arrow.pyspark.enabled"] == "true"
     assert settings["spark.executor.memory"] == "2g"
     assert settings["spark.pyspark.python"]
+    assert settings["spark.driver.memory"] == local_driver_memory()
+    assert [local_driver_memory(gb << 30) for gb in (4, 24, 256)] == ["2g", "6g", "16g"]
+    assert "spark.driver.memory" not in session_config("yarn")  # a cluster's own settings decide
     assert "spark.sql.shuffle.partitions" not in session_config("yarn")
     assert "spark.pyspark.python" not in session_config("yarn")
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(ShopsegError, match="Java"):
         require_java()
+
+
+def _assign_on_both_engines(runner, command: list[str], tmp_path):
+    """``shopseg assign`` locally and on Spark: (local assignments, Spark's, Spark's CLI result), same customers."""
+    from shopseg.cli.app import app
+
+    local = runner.invoke(app, [*command, "--out", str(tmp_path / "local")])
+    on_spark = runner.invoke(app, [*command, "--out", str(tmp_path / "spark"), "--engine", "spark"])
+    assert local.exit_code == 0, local.output
+    assert on_spark.exit_code == 0, on_spark.output
+    a = pd.read_parquet(tmp_path / "local" / "assignments.parquet").set_index("customer_id").sort_index()
+    b = pd.read_parquet(tmp_path / "spark" / "assignments.parquet").set_index("customer_id").sort_index()
+    assert a.index.equals(b.index)
+    return a, b, on_spark
 
 
 def test_cli_assign_on_spark_matches_the_local_engine(spark, tmp_path) -> None:
@@ -168,13 +191,7 @@ def test_cli_assign_on_spark_matches_the_local_engine(spark, tmp_path) -> None:
     runner = CliRunner()
     common = ["assign", "--model", str(tmp_path / "run"), "--orders", str(paths["orders"])]
     common += ["--products", str(paths["products"])]
-    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local")])
-    on_spark = runner.invoke(app, [*common, "--out", str(tmp_path / "spark"), "--engine", "spark"])
-    assert local.exit_code == 0, local.output
-    assert on_spark.exit_code == 0, on_spark.output
-    a = pd.read_parquet(tmp_path / "local" / "assignments.parquet").set_index("customer_id").sort_index()
-    b = pd.read_parquet(tmp_path / "spark" / "assignments.parquet").set_index("customer_id").sort_index()
-    assert a.index.equals(b.index)
+    a, b, _ = _assign_on_both_engines(runner, common, tmp_path)
     assert (a["segment_id"] == b["segment_id"]).mean() >= 0.98
     assert (a["segment_name"] == b["segment_name"]).mean() >= 0.98
     bad = runner.invoke(app, [*common, "--out", str(tmp_path / "bad"), "--engine", "spark", "--spark-conf", "oops"])
@@ -237,7 +254,6 @@ def test_text_model_applied_on_spark_gives_the_same_segments(spark, shop: Shop, 
 def test_cli_assign_reads_parquet_with_spark_and_checks_every_row(spark, tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from shopseg.cli.app import app
     from shopseg.generate import write_shop
     from shopseg.runner import run_segmentation
 
@@ -254,14 +270,7 @@ def test_cli_assign_reads_parquet_with_spark_and_checks_every_row(spark, tmp_pat
     common = ["assign", "--model", str(tmp_path / "run")]
     for role, path in inputs.items():
         common += [f"--{role}", str(path)]
-    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local")])
-    on_spark = runner.invoke(app, [*common, "--out", str(tmp_path / "spark"), "--engine", "spark"])
-    assert local.exit_code == 0, local.output
-    assert on_spark.exit_code == 0, on_spark.output
-
-    a = pd.read_parquet(tmp_path / "local" / "assignments.parquet").set_index("customer_id").sort_index()
-    b = pd.read_parquet(tmp_path / "spark" / "assignments.parquet").set_index("customer_id").sort_index()
-    assert a.index.equals(b.index)
+    a, b, on_spark = _assign_on_both_engines(runner, common, tmp_path)
     assert (a["segment_id"] == b["segment_id"]).mean() == 1.0
     output = " ".join(on_spark.output.split())
     assert f"orders: {len(orders) + 4:,} rows read by Spark" in output

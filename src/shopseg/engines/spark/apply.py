@@ -127,7 +127,7 @@ def assign_segments(features: DataFrame, run_dir: str | Path, text: DataFrame | 
     selected = feature_selection(features, segmenter.scaler_)
     if text_dims and text is not None:
         wanted = [c for name in text_dims if name in text.columns for c in (name, f"{name}_n")]
-        selected = selected.join(text.select(s.CUSTOMER_ID, *wanted), s.CUSTOMER_ID, "left")
+        selected = selected.join(text.select(s.CUSTOMER_ID, *wanted).hint("merge"), s.CUSTOMER_ID, "left")
 
     def assign(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return assign_batches(batches, files, digest)

@@ -20,6 +20,10 @@ where the data is:
   matter downstream (the fusion makes rows unit length), so a mean serves as well as the
   single-machine sum.
 
+Joins with vector tables are sort-merge joins (hinted): Spark would otherwise broadcast a
+table of vectors whose compressed shuffle size looks small, and run out of driver memory
+building it (seen at 200,000 customers with Spark's 1 GB default).
+
 Output of :func:`customer_text_blocks`: ``customer_id`` and, per block present, ``<block>``
 (``array<float>``) and ``<block>_n`` (double); customers without any text are absent.
 """
@@ -149,7 +153,7 @@ def customer_text_blocks(
     product_vectors = None
     if texts is not None:
         vectors = embed_distinct(texts, encoder_name)
-        product_vectors = texts.join(vectors, s.TEXT).select(s.PRODUCT_ID, VECTOR)
+        product_vectors = texts.join(vectors.hint("merge"), s.TEXT).select(s.PRODUCT_ID, VECTOR)
     if "taste" in blocks and product_vectors is not None and orders is not None and s.PRODUCT_ID in orders.columns:
         bought = orders.where(~f.col(s.IS_RETURN).cast("boolean")) if s.IS_RETURN in orders.columns else orders
         spend = f.greatest(f.coalesce(f.col(s.AMOUNT).cast("double"), f.lit(0.0)), f.lit(0.0))
@@ -158,18 +162,18 @@ def customer_text_blocks(
         lines = bought.select(
             customer, f.col(s.PRODUCT_ID).cast("string").alias(s.PRODUCT_ID), (f.log1p(spend) + 1e-6).alias(WEIGHT)
         )
-        pooled.append(_pooled(lines.join(product_vectors, s.PRODUCT_ID), "taste"))
+        pooled.append(_pooled(lines.join(product_vectors.hint("merge"), s.PRODUCT_ID), "taste"))
     if "voice" in blocks and reviews is not None and s.TEXT in reviews.columns:
         written = reviews.select(customer, f.col(s.TEXT).cast("string").alias(s.TEXT))
         vectors = embed_distinct(written, encoder_name)
-        pooled.append(_pooled(written.join(vectors, s.TEXT).withColumn(WEIGHT, f.lit(1.0)), "voice"))
+        pooled.append(_pooled(written.join(vectors.hint("merge"), s.TEXT).withColumn(WEIGHT, f.lit(1.0)), "voice"))
     if "browse" in blocks and events is not None:
         pooled.extend(_browse(events, product_vectors, encoder_name))
     if not pooled:
         return None
     table = pooled[0]
     for part in pooled[1:]:
-        table = table.join(part, s.CUSTOMER_ID, "full")
+        table = table.join(part.hint("merge"), s.CUSTOMER_ID, "full")
     return table
 
 
@@ -182,11 +186,11 @@ def _browse(events: DataFrame, product_vectors: DataFrame | None, encoder_name: 
     if product_vectors is not None and s.PRODUCT_ID in events.columns and s.EVENT_TYPE in events.columns:
         viewed = events.where(f.lower(f.col(s.EVENT_TYPE).cast("string")).isin(*sorted(VIEW_EVENTS)))
         viewed = viewed.select(customer, f.col(s.PRODUCT_ID).cast("string").alias(s.PRODUCT_ID))
-        items.append(viewed.join(product_vectors, s.PRODUCT_ID).select(s.CUSTOMER_ID, VECTOR))
+        items.append(viewed.join(product_vectors.hint("merge"), s.PRODUCT_ID).select(s.CUSTOMER_ID, VECTOR))
     if s.QUERY in events.columns:
         searched = events.select(customer, f.col(s.QUERY).cast("string").alias(s.TEXT))
         vectors = embed_distinct(searched, encoder_name)
-        items.append(searched.join(vectors, s.TEXT).select(s.CUSTOMER_ID, VECTOR))
+        items.append(searched.join(vectors.hint("merge"), s.TEXT).select(s.CUSTOMER_ID, VECTOR))
     if not items:
         return []
     union = items[0] if len(items) == 1 else items[0].unionByName(items[1])
