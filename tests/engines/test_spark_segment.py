@@ -37,6 +37,9 @@ def _inputs(paths: dict[str, Path]) -> dict[str, Path]:
 
 def test_segment_on_spark_gives_the_local_run_and_everybody_placed(tmp_path) -> None:
     paths = write_shop(generate_shop(300, seed=21), tmp_path / "shop", file_format="parquet")
+    orders = pd.read_parquet(paths["orders"])
+    bad = orders.head(1).assign(quantity=0)  # one line both engines quarantine
+    pd.concat([orders, bad], ignore_index=True).to_parquet(paths["orders"])
     run_segmentation(tmp_path / "local", **_inputs(paths), k=4, **FAST)
     runner = CliRunner()
     args = ["segment", "--k", "4", "--no-value", "--no-text", "--no-recommend", "--stability-refits", "0"]
@@ -58,7 +61,12 @@ def test_segment_on_spark_gives_the_local_run_and_everybody_placed(tmp_path) -> 
     everybody = pd.read_parquet(tmp_path / "spark" / "all_segments.parquet").set_index("customer_id")
     assert (everybody["segment_id"].reindex(local.index) == local["segment_id"]).all()
     assert (everybody["segment_name"].reindex(local.index) == local["segment_name"]).all()
-    engine = json.loads((tmp_path / "spark" / "run.json").read_text())["engine"]
+    assert pd.read_csv(tmp_path / "local" / "quarantine.csv")["reason"].tolist() == ["zero quantity"]
+    rejected = pd.read_parquet(tmp_path / "spark" / "quarantine_orders.parquet")
+    assert rejected["reject_reason"].tolist() == ["zero quantity"]
+    records = [json.loads((tmp_path / run / "run.json").read_text()) for run in ("local", "spark")]
+    assert records[0]["rows"] == records[1]["rows"]  # read, kept, quarantined, duplicates, guests
+    engine = records[1]["engine"]
     assert engine["read_by"] == "spark" and engine["customers"] == engine["fitted_on"] == engine["placed"] == 300
     assert engine["agreement_with_fit"] == 1.0
     assert "Spark (local[2]): fitted on 300 of 300 customers" in " ".join(result.output.split())

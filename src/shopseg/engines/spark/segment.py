@@ -19,7 +19,8 @@ What runs where:
    ``all_segments.parquet`` (a folder of part files: customer_id, segment_id,
    segment_name). run.json's ``engine`` section says how many customers were fitted on and
    placed, the segment sizes over everybody, and the agreement between the fitted labels of
-   the sample and their placement on Spark.
+   the sample and their placement on Spark. Rows Spark rejected while reading are written as
+   ``quarantine_<table>.parquet`` (every column, ``reject_column``, ``reject_reason``).
 
 A shop no larger than ``fit_sample`` gives the same run folder as the local engine, plus
 ``all_segments.parquet`` with the same segments (tested).
@@ -211,7 +212,11 @@ def segment_with_spark(
 
         def write(folder: Path) -> None:
             everybody.write.parquet(str(folder / "all_segments.parquet"))
+            for role, table in checked.items():  # rows Spark rejected (quarantine.csv lists the loader's)
+                if table.counts["quarantined"]:
+                    table.rejected.write.parquet(str(folder / f"quarantine_{role}.parquet"))
             placed.unpersist()
+            drawn.unpersist()
 
         return write
 
