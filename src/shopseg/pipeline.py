@@ -342,14 +342,17 @@ class Segmenter:
                 encoder=self.text_encoder_object_,
             )
             if stage.vectors is not None:
-                model_id = stage.vectors.report["model_id"]
-                if self.text_model_id_ and model_id != self.text_model_id_:
-                    raise ShopsegError(
-                        f"This model was fitted with the text model '{self.text_model_id_}', "
-                        f"but '{model_id}' was loaded; install the same model to assign customers."
-                    )
+                self.check_text_model(str(stage.vectors.report["model_id"]))
                 blocks, evidence = stage.vectors.blocks, stage.vectors.evidence
         return self.fuser_.transform(matrix, blocks, evidence)
+
+    def check_text_model(self, model_id: str) -> None:
+        """Refuse text vectors from another model than the one this model was fitted with."""
+        if self.text_model_id_ and model_id != self.text_model_id_:
+            raise ShopsegError(
+                f"This model was fitted with the text model '{self.text_model_id_}', "
+                f"but '{model_id}' was loaded; install the same model to assign customers."
+            )
 
     def features_for(self, shop: Shop) -> pd.DataFrame:
         """Features of ``shop``'s customers as of the model's reference time, with its share priors."""

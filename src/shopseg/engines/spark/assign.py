@@ -88,12 +88,7 @@ def assign_tables(run_dir: str | Path, tables: Mapping[str, DataFrame]) -> DataF
     text = None
     blocks = tuple(text_blocks_of(model))
     if blocks:
-        encoder = worker_encoder(model.text_encoder_)
-        if model.text_model_id_ and encoder.model_id != model.text_model_id_:
-            raise ShopsegError(
-                f"This model was fitted with the text model '{model.text_model_id_}', "
-                f"but '{encoder.model_id}' was loaded; install the same model to assign customers."
-            )
+        model.check_text_model(worker_encoder(model.text_encoder_).model_id)
         text = customer_text_blocks(model.text_encoder_, orders, products, reviews, events, blocks=blocks)
     return assign_segments(features.frame, run_dir, text=text)
 
