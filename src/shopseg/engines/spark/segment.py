@@ -181,8 +181,11 @@ def segment_with_spark(
             sizes = {int(r[s.SEGMENT_ID]): int(r["count"]) for r in placed.groupBy(s.SEGMENT_ID).count().collect()}
         fitted = segmenter.assignments()[[s.CUSTOMER_ID, s.SEGMENT_ID]]
         again = placed.join(spark.createDataFrame(fitted.rename(columns={s.SEGMENT_ID: "fitted_"})), s.CUSTOMER_ID)
-        agreement = again.agg({"*": "count"}).collect()[0][0]
-        same = again.where(again[s.SEGMENT_ID] == again["fitted_"]).count()
+        from pyspark.sql import functions as f
+
+        matched = (f.col(s.SEGMENT_ID) == f.col("fitted_")).cast("long")
+        agreement, same = again.agg(f.count(f.lit(1)), f.sum(matched)).collect()[0]  # one job, not two
+        same = same or 0
         names = spark.createDataFrame(
             pd.DataFrame(
                 {s.SEGMENT_ID: list(segmenter.segment_names_), s.SEGMENT_NAME: list(segmenter.segment_names_.values())}
