@@ -275,6 +275,17 @@ def test_chunked_writer_matches_one_go_and_keeps_ids_unique(tmp_path):
     assert len(pd.read_csv(chunked["products"])) == len(pd.read_csv(whole["products"]))
 
 
+def test_activity_scales_lines_and_reviews_but_keeps_customers_and_orders():
+    usual, busy = generate_shop(3000, seed=8), generate_shop(3000, seed=8, activity=2.2)
+    assert busy.truth.equals(usual.truth)  # same people in the same planted segments
+    assert busy.orders[ORDER_ID].nunique() == usual.orders[ORDER_ID].nunique()
+    lines, reviews = (len(busy.orders) / len(usual.orders), len(busy.reviews) / len(usual.reviews))
+    assert 1.9 < lines < 2.5 and 2.0 < reviews < 3.0
+    assert generate_shop(300, seed=8, activity=1.0).orders.equals(generate_shop(300, seed=8).orders)
+    with pytest.raises(ValueError, match="activity"):
+        generate_shop(10, activity=0)
+
+
 def test_parquet_writer_streams_the_same_tables_as_csv(tmp_path):
     csv = write_shop_chunked(450, tmp_path / "csv", seed=3, chunk=200)
     parquet = write_shop_chunked(450, tmp_path / "parquet", seed=3, chunk=200, file_format="parquet")

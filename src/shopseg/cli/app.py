@@ -250,14 +250,20 @@ def segment(
         str,
         typer.Option(
             "--engine",
-            help="'local' (default) or 'spark': fit on a sample of --fit-sample customers, place everybody on Spark "
-            "(all_segments.parquet; needs pyspark and Java 17+).",
+            help="'local' (default; the shop in memory), 'chunked' (one machine, larger than memory: DuckDB splits "
+            "the files, fit on about --fit-sample customers, everybody placed --chunk customers at a time) or "
+            "'spark' (fit on a sample, place everybody on Spark; needs pyspark and Java 17+). Both write "
+            "all_segments.parquet.",
         ),
     ] = "local",
     spark_master: SparkMasterOpt = "local[*]",
     spark_conf: SparkConfOpt = None,
     fit_sample: Annotated[
-        int, typer.Option("--fit-sample", min=1, help="--engine spark: customers the model is fitted on at most.")
+        int,
+        typer.Option("--fit-sample", min=1, help="--engine chunked/spark: customers the model is fitted on (about)."),
+    ] = 200_000,
+    chunk: Annotated[
+        int, typer.Option("--chunk", min=1, help="--engine chunked: customers placed at a time (bounds memory).")
     ] = 200_000,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
@@ -267,7 +273,18 @@ def segment(
     settings = inputs.pop("_settings")
     k_value = _parse_k(str(settings.get("k", k)) if k == "auto" else k)
     run = run_segmentation
-    if _choice("--engine", engine, ["local", "spark"]) == "spark":
+    engine = _choice("--engine", engine, ["local", "chunked", "spark"])
+    if engine == "chunked":
+        from shopseg.engines.chunked.segment import segment_in_chunks
+
+        if any([inputs.pop("format"), inputs.pop("mapping")]):
+            raise ConfigError("--engine chunked reads canonical columns: --format and --map need the local engine.")
+        settings_chunked = {"fit_sample": fit_sample, "chunk": chunk}
+
+        def run(out: Path, **options: object) -> object:
+            return segment_in_chunks(out, **settings_chunked, **options)
+
+    if engine == "spark":
         from shopseg.engines.spark.segment import segment_with_spark
 
         read = {key: inputs.pop(key) for key in ("format", "mapping", "date_format")}
@@ -320,7 +337,13 @@ def segment(
         + (", all_segments.parquet" if (out / "all_segments.parquet").exists() else "")
     )
     spark = result.record.get("engine")
-    if spark:
+    if spark and spark["name"] == "chunked":
+        console.print(
+            f"Chunked: fitted on {spark['fitted_on']:,} of {spark['customers']:,} customers, placed "
+            f"{spark['placed']:,} in {spark['chunks']:,} chunks; the fitted customers' placement agrees with the fit "
+            f"for {spark['agreement_with_fit']:.2%}."
+        )
+    elif spark:
         console.print(
             f"Spark ({spark['master']}): fitted on {spark['fitted_on']:,} of {spark['customers']:,} customers, "
             f"placed {spark['placed']:,}; the fitted customers' segments agree with Spark's for "
@@ -486,6 +509,14 @@ def generate(
         int,
         typer.Option("--chunk", min=1, help="Customers generated at a time: memory stays bounded (~3 GB per 200,000)."),
     ] = 200_000,
+    activity: Annotated[
+        float,
+        typer.Option(
+            "--activity",
+            min=0.1,
+            help="Multiplies lines per order and reviews per writer (2.2: ~20 lines and ~1 review per customer).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Write a synthetic shop with planted segments (canonical tables and truth)."""
     from shopseg.export.run_folder import prepare_output
@@ -497,7 +528,7 @@ def generate(
     started = time.perf_counter()
     with StepProgress() as progress:
         progress("generate", "start")
-        paths = write_shop_chunked(customers, out, seed=seed, chunk=chunk, file_format=file_format)
+        paths = write_shop_chunked(customers, out, seed=seed, chunk=chunk, file_format=file_format, activity=activity)
         progress("generate", "end")
     for name, path in paths.items():
         console.print(f"  {name}: {_escape(str(path))}")

@@ -431,8 +431,8 @@ class Segments:
     values: dict[str, np.ndarray]
 
     @classmethod
-    def planted(cls) -> Segments:
-        """The arrays of :data:`PLANTED_SEGMENTS`."""
+    def planted(cls, activity: float = 1.0) -> Segments:
+        """The arrays of :data:`PLANTED_SEGMENTS`; ``activity`` scales the lines per order (see ``generate_block``)."""
         profiles = list(PLANTED_SEGMENTS.values())
         tables = ("hours", "ratings", "favourites")
         numeric = [f.name for f in fields(SegmentProfile) if f.name not in tables]
@@ -442,7 +442,7 @@ class Segments:
             taste=cumulative_rows(np.array([taste_weights(profile) for profile in profiles])),
             hours=cumulative_rows(np.array([HOUR_PROFILES[profile.hours] for profile in profiles])),
             ratings=cumulative_rows(segment_parameter("ratings")),
-            values={name: segment_parameter(name) for name in numeric},
+            values={name: segment_parameter(name) * (activity if name == "lines_mean" else 1.0) for name in numeric},
         )
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -794,17 +794,19 @@ def reviews_table(
     lines: Lines,
     customer_ids: pa.Array,
     end: int,
+    activity: float = 1.0,
 ) -> pd.DataFrame:
     """Reviews of bought products by the customers who write any, sorted by time.
 
-    A writer reviews 1 + Poisson(0.4) different lines of theirs (never more than they have),
-    2-21 days after buying; a returned product gets a low rating whatever the segment.
+    A writer reviews ``ceil(activity x (1 + Poisson(0.4)))`` different lines of theirs (never
+    more than they have), 2-21 days after buying; a returned product gets a low rating
+    whatever the segment.
     """
     count = len(people.segment)
     writes = rng.random(count) < segments["review_probability"][people.segment]
     lines_per_customer = np.bincount(lines.customer, minlength=count)
     first_line = block_starts(lines_per_customer)
-    wanted = 1 + rng.poisson(EXTRA_REVIEWS_MEAN, count)
+    wanted = np.ceil(activity * (1 + rng.poisson(EXTRA_REVIEWS_MEAN, count))).astype(np.int64)
     reviewer, position = repeat_index(np.where(writes, np.minimum(wanted, lines_per_customer), 0))
     offset = rng.integers(0, np.maximum(lines_per_customer, 1))
     line = first_line[reviewer] + (offset[reviewer] + position) % lines_per_customer[reviewer]
@@ -845,10 +847,18 @@ def generate_block(
     count: int,
     numbering: Numbering,
     end: int,
+    activity: float = 1.0,
 ) -> tuple[GeneratedShop, Numbering]:
     """``count`` customers with everything they did, numbered from ``numbering``; also the
-    numbering the next block starts from."""
-    segments = Segments.planted()
+    numbering the next block starts from.
+
+    ``activity`` (default 1) multiplies the mean lines per order and the reviews per writer:
+    2 gives about 20 order lines and 1 review per customer instead of 10 and 0.5, the density
+    of a busy marketplace, with the same segments, orders and timing.
+    """
+    if activity <= 0:
+        raise ValueError(f"activity must be positive, got {activity}")
+    segments = Segments.planted(activity)
     people = draw_people(rng, segments, count)
     customer_numbers = numbering.customer + np.arange(count)
     customer_ids = format_ids("C", customer_numbers, 6)
@@ -877,7 +887,7 @@ def generate_block(
             catalogue,
             customer_ids,
         ),
-        reviews=reviews_table(rng, segments, catalogue, people, lines, customer_ids, end),
+        reviews=reviews_table(rng, segments, catalogue, people, lines, customer_ids, end, activity),
         truth=truth,
     )
     following = Numbering(
@@ -908,7 +918,9 @@ def block_random(seed: int, block: int) -> np.random.Generator:
     return np.random.default_rng([seed, CUSTOMER_STREAM, block])
 
 
-def generate_shop(n_customers: int, seed: int = 0, end_date: str = "2024-06-30") -> GeneratedShop:
+def generate_shop(
+    n_customers: int, seed: int = 0, end_date: str = "2024-06-30", activity: float = 1.0
+) -> GeneratedShop:
     """Generate a shop of ``n_customers`` with planted segments, all in memory at once.
 
     The same ``(n_customers, seed, end_date)`` always gives identical tables. Memory grows
@@ -918,7 +930,7 @@ def generate_shop(n_customers: int, seed: int = 0, end_date: str = "2024-06-30")
     check_size(n_customers)
     catalogue = shop_catalogue(n_customers, seed)
     end = end_seconds(end_date)
-    shop, _ = generate_block(block_random(seed, 0), catalogue, n_customers, Numbering(), end)
+    shop, _ = generate_block(block_random(seed, 0), catalogue, n_customers, Numbering(), end, activity)
     return shop
 
 
@@ -1032,6 +1044,7 @@ def write_shop_chunked(
     chunk: int = 200_000,
     file_format: str = "csv",
     on_block: Callable[[int, int], None] | None = None,
+    activity: float = 1.0,
 ) -> dict[str, Path]:
     """Generate and write a shop block by block, holding at most ``chunk`` customers in memory.
 
@@ -1056,7 +1069,7 @@ def write_shop_chunked(
         numbering = Numbering()
         for block, first in enumerate(range(0, n_customers, chunk)):
             count = min(chunk, n_customers - first)
-            shop, numbering = generate_block(block_random(seed, block), catalogue, count, numbering, end)
+            shop, numbering = generate_block(block_random(seed, block), catalogue, count, numbering, end, activity)
             for name, frame in shop.tables().items():
                 if name == PRODUCTS.name and block > 0:
                     continue  # one catalogue for the whole shop

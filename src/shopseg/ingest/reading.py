@@ -115,8 +115,12 @@ def _read_parquet(path: Path) -> RawTable:
             typed if typed is not None else frame[column].astype("string").fillna("").astype(object)
         )
     frame = pd.DataFrame(columns)
-    frame[LINE] = range(1, len(frame) + 1)
-    frame[SOURCE] = str(path)
+    if LINE in frame and SOURCE in frame:  # a chunk written by shopseg: rows keep their own file and line
+        frame = frame.sort_values(LINE, kind="stable").reset_index(drop=True)
+        frame[LINE] = frame[LINE].astype("int64")
+    else:
+        frame[LINE] = range(1, len(frame) + 1)
+        frame[SOURCE] = str(path)
     return RawTable(path=path, frame=frame, has_header=True, rows_read=len(frame))
 
 

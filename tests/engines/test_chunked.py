@@ -1,0 +1,128 @@
+"""``segment --engine chunked``: DuckDB splits the files, the local pipeline fits a sample, chunks are placed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from shopseg import schema as s
+from shopseg.cli.app import app
+from shopseg.engines.chunked.partition import partition_shop
+from shopseg.engines.chunked.segment import segment_in_chunks
+from shopseg.generate import generate_shop, write_shop
+from shopseg.ingest import load_shop
+from shopseg.runner import run_segmentation
+
+FAST = {"value": False, "stability_refits": 0, "use_text": False, "recommender": None}
+
+
+def _inputs(paths: dict[str, Path]) -> dict[str, Path]:
+    return {name: paths[name] for name in ("orders", "products", "reviews")}
+
+
+def _with_bad_rows(path: Path) -> None:
+    """Append a zero quantity, a future date, a guest line and an exact duplicate to an orders file."""
+    reader = pd.read_parquet if path.suffix == ".parquet" else lambda p: pd.read_csv(p, dtype=str)
+    orders = reader(path)
+    zero = orders.iloc[[0]].assign(quantity=0)
+    future = orders.iloc[[1]].assign(ts=pd.Timestamp("2200-01-01") if path.suffix == ".parquet" else "2200-01-01")
+    guest = orders.iloc[[2]].assign(customer_id=None)
+    both = pd.concat([orders, zero, future, guest, orders.iloc[[3]]], ignore_index=True)
+    if path.suffix == ".parquet":
+        both.to_parquet(path)
+    else:
+        both.to_csv(path, index=False)
+
+
+def test_chunks_hold_every_row_of_a_customer_and_count_guests(tmp_path) -> None:
+    paths = write_shop(generate_shop(400, seed=31), tmp_path / "shop", file_format="parquet")
+    _with_bad_rows(paths["orders"])
+    parts = partition_shop(_inputs(paths), tmp_path / "parts", chunk=100, seed=5)
+
+    assert parts.buckets == 4 and parts.customers == 400
+    assert parts.counts["orders"]["guests"] == 1
+    owners: dict[str, int] = {}
+    lines = 0
+    for bucket in range(parts.buckets):
+        chunk = pd.read_parquet(parts.chunk_file("orders", bucket))
+        lines += len(chunk)
+        for customer in chunk[s.CUSTOMER_ID].unique():
+            assert owners.setdefault(customer, bucket) == bucket  # a customer lives in one chunk
+    assert lines == parts.counts["orders"]["rows_read"] - 1  # all but the guest
+    assert min(pd.Series(owners).value_counts()) >= 50 and max(pd.Series(owners).value_counts()) <= 150
+
+
+def test_chunked_run_equals_the_local_run_when_the_sample_is_the_shop(tmp_path) -> None:
+    paths = write_shop(generate_shop(500, seed=32), tmp_path / "shop", file_format="parquet")
+    _with_bad_rows(paths["orders"])
+    run_segmentation(tmp_path / "local", **_inputs(paths), k=4, **FAST)
+    args = ["segment", "--k", "4", "--no-value", "--no-text", "--no-recommend", "--stability-refits", "0"]
+    for name, path in _inputs(paths).items():
+        args += [f"--{name}", str(path)]
+    result = CliRunner().invoke(app, [*args, "--engine", "chunked", "--chunk", "150", "--out", str(tmp_path / "ck")])
+    assert result.exit_code == 0, result.output
+
+    local = pd.read_parquet(tmp_path / "local" / "segments.parquet").set_index("customer_id")
+    chunked = pd.read_parquet(tmp_path / "ck" / "segments.parquet").set_index("customer_id")
+    assert chunked.index.equals(local.index)
+    pd.testing.assert_frame_equal(chunked, local)  # same features, segments and names, to the bit
+    everybody = pd.read_parquet(tmp_path / "ck" / "all_segments.parquet").set_index("customer_id")
+    assert (everybody["segment_id"].reindex(local.index) == local["segment_id"]).all()
+    records = [json.loads((tmp_path / run / "run.json").read_text()) for run in ("local", "ck")]
+    assert records[0]["rows"] == records[1]["rows"]  # read, kept, quarantined, duplicates, guests
+    by_role = [{f["role"]: f for f in r["inputs"]} for r in records]
+    for role in ("orders", "reviews", "products"):
+        for count in ("rows_read", "kept", "quarantined", "duplicates", "guests"):
+            assert by_role[0][role][count] == by_role[1][role][count], (role, count)
+    quarantine = [pd.read_csv(tmp_path / run / "quarantine.csv") for run in ("local", "ck")]
+    columns = ["file", "line", "column", "reason"]  # rejected rows named by the user's file and line
+    pd.testing.assert_frame_equal(
+        quarantine[1][columns].sort_values("line", ignore_index=True),
+        quarantine[0][columns].sort_values("line", ignore_index=True),
+    )
+    assert sorted(quarantine[1]["reason"]) == ["date in the future", "zero quantity"]
+    engine = records[1]["engine"]
+    assert engine["chunks"] == 4 and engine["customers"] == engine["fitted_on"] == engine["placed"] == 500
+    assert "Chunked: fitted on 500 of 500 customers" in " ".join(result.output.split())
+
+
+def test_chunked_run_fits_a_seeded_sample_and_places_everybody(tmp_path) -> None:
+    paths = write_shop(generate_shop(900, seed=33), tmp_path / "shop")  # CSV, read by DuckDB as text
+    _with_bad_rows(paths["orders"])
+    options = {**_inputs(paths), "k": 3, "min_segment_size": 20, **FAST}
+    runs = [segment_in_chunks(tmp_path / f"run{i}", fit_sample=300, chunk=300, **options) for i in (1, 2)]
+
+    engine = runs[0].record["engine"]
+    customers = set(load_shop(paths["orders"]).customer_ids())
+    assert engine["customers"] == engine["placed"] == len(customers) == 900
+    assert 150 <= engine["fitted_on"] <= 450 and engine["fitted_chunks"] == 1
+    assert engine["agreement_with_fit"] >= 0.98
+    everybody = [pd.read_parquet(r.out_dir / "all_segments.parquet") for r in runs]
+    assert set(everybody[0][s.CUSTOMER_ID]) == customers and everybody[0][s.CUSTOMER_ID].is_unique
+    assert sum(engine["segment_sizes"].values()) == 900
+    pd.testing.assert_frame_equal(  # same input and seed, same segments
+        everybody[0].sort_values(s.CUSTOMER_ID, ignore_index=True),
+        everybody[1].sort_values(s.CUSTOMER_ID, ignore_index=True),
+    )
+    quarantine = pd.read_csv(runs[0].out_dir / "quarantine.csv")  # every chunk's rejects, CSV lines
+    assert sorted(quarantine["reason"]) == ["date in the future", "zero quantity"]
+    lines = pd.read_csv(paths["orders"], dtype=str)
+    assert set(quarantine["line"]) == {len(lines) - 2, len(lines) - 1}  # header is line 1: data row i is line i + 1
+    assert runs[0].record["rows"]["guest_rows"] == 1 and runs[0].record["rows"]["duplicates_dropped"] >= 1
+
+
+def test_chunked_pseudonymises_every_chunk_alike(tmp_path) -> None:
+    paths = write_shop(generate_shop(300, seed=34), tmp_path / "shop", file_format="parquet")
+    result = segment_in_chunks(
+        tmp_path / "run", fit_sample=100, chunk=100, pseudonymise_key="secret", **_inputs(paths), k=3, **FAST
+    )
+    fitted = pd.read_parquet(result.out_dir / "segments.parquet").set_index("customer_id")
+    everybody = pd.read_parquet(result.out_dir / "all_segments.parquet").set_index("customer_id")
+    raw = set(pd.read_parquet(paths["orders"])[s.CUSTOMER_ID].astype(str))
+    assert not raw & set(everybody.index)  # no raw id written
+    assert set(fitted.index) <= set(everybody.index)  # the fitted sample's pseudonyms are the placed ones
+    assert np.mean(everybody["segment_id"].reindex(fitted.index) == fitted["segment_id"]) >= 0.98
