@@ -1,26 +1,31 @@
 """How the single-machine pipeline scales: wall time and peak memory per stage, against the seeds' approach.
 
     python benchmarks/scale.py [--sizes 100000 1000000] [--text [--text-model fast]] [--recommend]
-                               [--format csv|parquet] [--assign] [--spark-segment] [--work DIR]
+                               [--format csv|parquet] [--activity 2.2] [--engines local chunked spark]
+                               [--assign] [--baseline-max 2000000] [--work DIR]
 
 For each shop size:
 
 1. a generated shop is written block by block (:func:`shopseg.generate.write_shop_chunked`,
-   bounded memory): orders with descriptions, products, reviews;
-2. ``shopseg segment`` runs on it in a child process (its peak memory is its own, read with
+   bounded memory): orders with descriptions, products, reviews; ``--activity 2.2`` gives the
+   density of a busy marketplace (about 20 order lines and 1.3 reviews per customer instead
+   of 10 and 0.5). A shop already in ``--work`` (``shop-<size>/``) is reused;
+2. ``shopseg segment`` runs on it in a child process, once per engine of ``--engines``
+   (``local``: everything in memory; ``chunked``: DuckDB splits the files, fit on a sample of
+   200,000, everybody placed 200,000 at a time; ``spark``: fit on the same sample, everybody
+   placed on Spark in local mode) (its peak memory is its own, read with
    ``getrusage`` in a fresh wrapper process); the stage timings come from its ``run.json``.
    By default without text and recommendations (``--text``, ``--recommend`` add them) and
    with 5 stability refits, so the table shows the core stages;
-3. the seeds' approach runs on the same orders file in another child process, measured
+3. the seeds' approach runs on the same orders file in another child process (up to
+   ``--baseline-max`` customers; beyond, it would not fit in memory), measured
    in the same run as the baseline: pandas ``read_csv`` (``read_parquet``) + ``groupby`` for recency,
    frequency and monetary value, ``StandardScaler``, ``PCA(2)``, scikit-learn ``KMeans(8)``.
 
 4. with ``--assign``, ``shopseg assign`` places the whole shop with the run's model (no refit)
    on the local engine and on Spark in local mode (all cores), each in its own child; their
    agreement is printed (peak memory: the largest Python process; the JVM that Spark starts
-   may not be counted);
-5. with ``--spark-segment``, ``shopseg segment --engine spark`` runs on the same files (fit on a
-   sample of 200,000 customers, everybody placed on Spark in local mode).
+   may not be counted).
 
 Printed: one row per size and engine with every stage, the total, seconds per 1,000
 customers (flat = linear cost), peak memory, and the ratio of shopseg's total to the
@@ -43,7 +48,7 @@ from rich.table import Table
 
 from shopseg.generate import write_shop_chunked
 
-console = Console(width=160)
+console = Console(width=240)
 
 #: Runs ``argv`` as a child and prints its wall seconds and peak RSS (MB) as JSON: a fresh
 #: wrapper per measurement, so RUSAGE_CHILDREN covers exactly one child.
@@ -99,14 +104,19 @@ def measured(argv: list[str], timeout: float) -> dict[str, float]:
 def run_size(n: int, work: Path, args: argparse.Namespace) -> list[dict[str, object]]:
     shop_dir, out_dir = work / f"shop-{n}", work / f"run-{n}"
     started = time.perf_counter()
-    paths = write_shop_chunked(n, shop_dir, seed=0, file_format=args.format)
-    generate_seconds = time.perf_counter() - started
+    existing = {name: shop_dir / f"{name}.{args.format}" for name in ("orders", "products", "reviews")}
+    if all(path.exists() for path in existing.values()):
+        paths, generate_seconds = existing, float("nan")
+        console.print(f"{n:,} customers: reusing the shop in {shop_dir}")
+    else:
+        paths = write_shop_chunked(n, shop_dir, seed=0, file_format=args.format, activity=args.activity)
+        generate_seconds = time.perf_counter() - started
     size_mb = paths["orders"].stat().st_size / 1e6
     console.print(f"{n:,} customers generated in {generate_seconds:.0f} s ({size_mb:,.0f} MB of orders)")
     segment = [
         sys.executable, "-c", "from shopseg.cli.app import run; run()", "segment",
         "--orders", str(paths["orders"]), "--products", str(paths["products"]), "--reviews", str(paths["reviews"]),
-        "--out", str(out_dir), "--stability-refits", "5",
+        "--stability-refits", "5",
     ]  # fmt: skip
     if not args.text:
         segment.append("--no-text")
@@ -114,30 +124,37 @@ def run_size(n: int, work: Path, args: argparse.Namespace) -> list[dict[str, obj
         segment += ["--text-model", args.text_model]
     if not args.recommend:
         segment.append("--no-recommend")
-    ours = measured(segment, args.timeout)
-    stages = {}
-    if (out_dir / "run.json").exists() and ours["returncode"] == 0:
-        stages = json.loads((out_dir / "run.json").read_text())["timings_seconds"]
-    base = measured([sys.executable, "-c", BASELINE, str(paths["orders"])], args.timeout)
-    rows = [
-        {"size": n, "engine": "shopseg segment", **ours, "stages": stages, "generate_s": generate_seconds},
-        {"size": n, "engine": "seeds: pandas + sklearn", **base, "stages": {}},
-    ]
-    if args.assign and ours["returncode"] == 0:
-        rows.extend(assign_engines(n, paths, out_dir, work, args))
-    if args.spark_segment:
-        spark_dir = work / f"run-spark-{n}"
-        command = [*segment, "--engine", "spark"]
-        command[command.index("--out") + 1] = str(spark_dir)
-        result = measured(command, args.timeout)
+    rows = []
+    for engine in args.engines:
+        run_dir = out_dir if engine == "local" else work / f"run-{engine}-{n}"
+        result = measured([*segment, "--engine", engine, "--out", str(run_dir)], args.timeout)
         stages = {}
         if result["returncode"] == 0:
-            record = json.loads((spark_dir / "run.json").read_text())
+            record = json.loads((run_dir / "run.json").read_text())
             stages = record["timings_seconds"]
-            stages["place (spark)"] = record["engine"]["seconds"]
-            console.print(f"{n:,}: segment --engine spark fitted on {record['engine']['fitted_on']:,} customers")
-        rows.append({"size": n, "engine": "segment --engine spark", **result, "stages": stages})
+            if engine != "local":
+                stages.setdefault("place", record["engine"]["seconds"])
+                console.print(
+                    f"{n:,}: segment --engine {engine} fitted on {record['engine']['fitted_on']:,} customers, "
+                    f"placed {record['engine']['placed']:,}, agreement with the fit "
+                    f"{record['engine']['agreement_with_fit']:.2%}"
+                )
+            rows_read = record["rows"]["rows_read"]
+            console.print(f"{n:,}: {engine} read {rows_read:,} rows ({_lines(record)})")
+        rows.append({"size": n, "engine": engine, **result, "stages": stages})
+        if engine == "local" and args.assign and result["returncode"] == 0:
+            rows.extend(assign_engines(n, paths, out_dir, work, args))
+    if n <= args.baseline_max:
+        base = measured([sys.executable, "-c", BASELINE, str(paths["orders"])], args.timeout)
+        rows.append({"size": n, "engine": "seeds", **base, "stages": {}})
+    if rows:
+        rows[0]["generate_s"] = generate_seconds
     return rows
+
+
+def _lines(record: dict) -> str:
+    """ "orders 20,123,456, reviews 1,234,567" from a run record's inputs."""
+    return ", ".join(f"{f['role']} {f['rows_read']:,}" for f in record["inputs"])
 
 
 def assign_engines(n: int, paths: dict[str, Path], run_dir: Path, work: Path, args: argparse.Namespace) -> list[dict]:
@@ -170,12 +187,21 @@ def main() -> None:
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the generated shop")
     parser.add_argument("--assign", action="store_true", help="also time assign on the local and the Spark engine")
     parser.add_argument(
-        "--spark-segment", action="store_true", help="also time segment --engine spark (local mode, all cores)"
+        "--engines", nargs="+", choices=["local", "chunked", "spark"], default=["local"], help="segment engines to time"
+    )
+    parser.add_argument(
+        "--spark-segment", action="store_true", help="also time segment --engine spark (same as adding it to --engines)"
+    )
+    parser.add_argument("--activity", type=float, default=1.0, help="generator density (2.2: ~20 lines per customer)")
+    parser.add_argument(
+        "--baseline-max", type=int, default=2_000_000, help="largest shop the seeds' in-memory approach is run on"
     )
     parser.add_argument("--work", type=Path, help="folder for shops and runs (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per child process")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     args = parser.parse_args()
+    if args.spark_segment and "spark" not in args.engines:
+        args.engines.append("spark")
 
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -126,3 +126,20 @@ def test_chunked_pseudonymises_every_chunk_alike(tmp_path) -> None:
     assert not raw & set(everybody.index)  # no raw id written
     assert set(fitted.index) <= set(everybody.index)  # the fitted sample's pseudonyms are the placed ones
     assert np.mean(everybody["segment_id"].reindex(fitted.index) == fitted["segment_id"]) >= 0.98
+
+
+def test_chunked_scores_the_value_of_everybody_with_the_fitted_models(tmp_path) -> None:
+    paths = write_shop(generate_shop(900, seed=35), tmp_path / "shop", file_format="parquet")
+    options = {**_inputs(paths), "k": 3, "stability_refits": 0, "use_text": False, "recommender": None}
+    result = segment_in_chunks(tmp_path / "run", fit_sample=300, chunk=300, **options)
+
+    fitted = pd.read_parquet(result.out_dir / "segments.parquet").set_index("customer_id")
+    everybody = pd.read_parquet(result.out_dir / "all_segments.parquet").set_index("customer_id")
+    assert len(everybody) == 900 and len(fitted) < 900
+    columns = ["clv", "p_alive", "expected_orders_365d", "churn_risk", "high_value_prob", "next_order_date_estimate"]
+    assert everybody[columns].notna().all().all()
+    # the fitted customers, placed again chunk by chunk, keep exactly the values of the fit
+    pd.testing.assert_frame_equal(everybody.loc[fitted.index, columns], fitted[columns], check_dtype=False)
+    others = everybody.drop(fitted.index)
+    assert others["p_alive"].between(0, 1).all() and (others["clv"] >= 0).all()
+    assert others["churn_risk"].std() > 0.05  # the classifier scores them, not a constant

@@ -44,6 +44,7 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import ConfigError, ShopsegError
+from shopseg.features.behaviour import habit_priors
 from shopseg.value.bgnbd import BetaGeoModel
 from shopseg.value.clv import MAX_WAIT_DAYS, customer_lifetime_value, next_order_date_estimate
 from shopseg.value.gamma_gamma import GammaGammaModel, frequency_spend_correlation
@@ -102,10 +103,92 @@ class ValueResult:
     outcomes: pd.DataFrame | None = None
     split: PeriodSplit | None = None
     models: dict[str, object] = field(default_factory=dict, repr=False)
+    scorer: ValueScorer | None = field(default=None, repr=False)
 
     @property
     def available(self) -> bool:
         return self.frame is not None
+
+
+@dataclass
+class ValueScorer:
+    """The fitted production models, able to score any customer's order lines.
+
+    ``customer_value`` builds its ``frame`` with :meth:`score` on the shop it fitted, so
+    scoring other customers later (a chunk of a shop too large for memory) gives exactly the
+    values they would have had in that frame: the same BG/NBD and Gamma-Gamma parameters,
+    the same classifiers, the same last day of data.
+    """
+
+    bgnbd: BetaGeoModel
+    gamma_gamma: GammaGammaModel | None
+    last_day: pd.Timestamp
+    window_days: float
+    horizon_days: int
+    discount_rate: float
+    churn: OutcomeClassifier | None = None
+    high_value: OutcomeClassifier | None = None
+    #: Shop shares of the habit features the classifiers read (see :func:`habit_priors`).
+    share_priors: dict[str, float] | None = None
+
+    def score(self, orders: pd.DataFrame, days: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One row per customer of canonical ``orders`` (index customer_id, :func:`value_columns`)."""
+        orders = _checked(orders)
+        days = purchase_days(orders) if days is None else days
+        split = PeriodSplit(self.last_day, None)
+        frame = pd.DataFrame(columns=list(value_columns(self.horizon_days)), dtype="float64")
+        if not days.empty and (days[DAY_COLUMN] <= self.last_day).any():
+            summary = calibration_summary(days=days, split=split)
+            x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+            if self.gamma_gamma is not None:
+                spend = self.gamma_gamma.conditional_expected_average_spend(x, summary["monetary_value"].to_numpy())
+            else:
+                spend = _mean_day_spend(summary, days)
+            bgnbd, horizon = self.bgnbd, self.horizon_days
+            frame = pd.DataFrame(index=summary.index)
+            frame[CLV] = customer_lifetime_value(
+                bgnbd, x, t_x, age, spend, horizon_days=horizon, discount_rate=self.discount_rate
+            )
+            frame[P_ALIVE] = bgnbd.p_alive(x, t_x, age)
+            frame[expected_orders_column(horizon)] = bgnbd.conditional_expected_purchases(horizon, x, t_x, age)
+            frame[CHURN_RISK] = bgnbd.p_no_purchase(self.window_days, x, t_x, age)
+            frame[HIGH_VALUE_PROB] = TOP_SHARE
+            frame[NEXT_ORDER] = next_order_date_estimate(bgnbd, x, t_x, age, self.last_day)
+            if self.churn is not None or self.high_value is not None:
+                features = model_features(
+                    orders, summary, split, bgnbd, spend, window_days=self.window_days, share_priors=self.share_priors
+                )
+                for classifier, column in ((self.churn, CHURN_RISK), (self.high_value, HIGH_VALUE_PROB)):
+                    if classifier is not None:
+                        frame[column] = classifier.predict_proba(features)
+        everyone = pd.Index(pd.unique(orders[s.CUSTOMER_ID]), name=s.CUSTOMER_ID)
+        missing = everyone.difference(frame.index)
+        if len(missing):  # only returns (or, scoring later data, nothing up to the last day)
+            filler = pd.DataFrame(
+                {
+                    CLV: 0.0,
+                    P_ALIVE: 0.0,
+                    expected_orders_column(self.horizon_days): 0.0,
+                    CHURN_RISK: 1.0,
+                    HIGH_VALUE_PROB: 0.0,
+                    NEXT_ORDER: self.last_day + pd.Timedelta(days=MAX_WAIT_DAYS),
+                },
+                index=missing,
+            )
+            frame = pd.concat([frame, filler]) if len(frame) else filler
+        frame = frame.sort_index()
+        frame.index.name = s.CUSTOMER_ID
+        numeric = frame.columns.drop(NEXT_ORDER)
+        frame[numeric] = frame[numeric].astype("float64").fillna(0.0)
+        frame[NEXT_ORDER] = pd.to_datetime(frame[NEXT_ORDER])
+        return frame
+
+
+def _mean_day_spend(summary: pd.DataFrame, days: pd.DataFrame) -> np.ndarray:
+    """Each customer's mean spend per purchase day (the fallback when Gamma-Gamma cannot be fitted)."""
+    in_period = days.loc[days[DAY_COLUMN] <= summary["last_purchase"].max()]
+    mean_day = in_period.groupby(s.CUSTOMER_ID)[SPEND_COLUMN].mean().reindex(summary.index).fillna(0.0)
+    return np.clip(mean_day.to_numpy(dtype="float64"), 0.0, None)
 
 
 def jsonable(value: object) -> object:
@@ -153,9 +236,7 @@ def _expected_spend(
         return model.conditional_expected_average_spend(x, m), model
     except ShopsegError as error:
         notes.append(f"{label}: {error} Using each customer's mean spend per purchase day instead.")
-        in_period = days.loc[days[DAY_COLUMN] <= summary["last_purchase"].max()]
-        mean_day = in_period.groupby(s.CUSTOMER_ID)[SPEND_COLUMN].mean().reindex(summary.index).fillna(0.0)
-        return np.clip(mean_day.to_numpy(dtype="float64"), 0.0, None), None
+        return _mean_day_spend(summary, days), None
 
 
 def customer_value(
@@ -237,50 +318,38 @@ def customer_value(
         summary_full["frequency"], summary_full["monetary_value"]
     )
 
-    x, t_x, age = (summary_full[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
-    frame = pd.DataFrame(index=summary_full.index)
-    frame[CLV] = customer_lifetime_value(
-        bgnbd_full, x, t_x, age, spend_full, horizon_days=horizon_days, discount_rate=discount_rate
-    )
-    frame[P_ALIVE] = bgnbd_full.p_alive(x, t_x, age)
-    frame[expected_orders_column(horizon_days)] = bgnbd_full.conditional_expected_purchases(horizon_days, x, t_x, age)
     window = float(split.holdout_days) if split.holdout_end is not None else float(horizon_days)
-    frame[CHURN_RISK] = bgnbd_full.p_no_purchase(window, x, t_x, age)  # replaced by the model when it can be trained
-    frame[HIGH_VALUE_PROB] = TOP_SHARE
-    frame[NEXT_ORDER] = next_order_date_estimate(bgnbd_full, x, t_x, age, last_day)
-
     history = _History(orders, days, split, full_split, summary_full, spend_full, bgnbd_full)
     supervised = _supervised(
         history, random_state=random_state, sequence_model=sequence_model, test_size=test_size, n_threads=n_threads
     )
-    for column, values in supervised.risk.items():
-        frame[column] = values
     report.update(supervised.report)
     notes.extend(supervised.notes)
-
-    everyone = pd.Index(pd.unique(orders[s.CUSTOMER_ID]), name=s.CUSTOMER_ID)
-    missing = everyone.difference(frame.index)
-    if len(missing):
-        notes.append(f"{len(missing):,} customer(s) with only returns: clv 0, p_alive 0, churn_risk 1.")
-        filler = pd.DataFrame(
-            {
-                CLV: 0.0,
-                P_ALIVE: 0.0,
-                expected_orders_column(horizon_days): 0.0,
-                CHURN_RISK: 1.0,
-                HIGH_VALUE_PROB: 0.0,
-                NEXT_ORDER: last_day + pd.Timedelta(days=MAX_WAIT_DAYS),
-            },
-            index=missing,
-        )
-        frame = pd.concat([frame, filler])
-    frame = frame.sort_index()
-    frame.index.name = s.CUSTOMER_ID
-    numeric = frame.columns.drop(NEXT_ORDER)
-    frame[numeric] = frame[numeric].astype("float64").fillna(0.0)
+    scorer = ValueScorer(
+        bgnbd=bgnbd_full,
+        gamma_gamma=gamma_full,
+        last_day=last_day,
+        window_days=window,
+        horizon_days=horizon_days,
+        discount_rate=discount_rate,
+        churn=supervised.scoring.get(CHURN),
+        high_value=supervised.scoring.get(HIGH_VALUE),
+        share_priors=habit_priors(orders.loc[orders[s.TS] < full_split.holdout_start]) if supervised.scoring else None,
+    )
+    frame = scorer.score(orders, days)
+    only_returns = len(frame) - len(summary_full)
+    if only_returns:
+        notes.append(f"{only_returns:,} customer(s) with only returns: clv 0, p_alive 0, churn_risk 1.")
     report["customers"] = len(frame)
     models = {"bgnbd": bgnbd_full, "gamma_gamma": gamma_full, **supervised.models}
-    return ValueResult(frame=frame, report=jsonable(report), outcomes=supervised.outcomes, split=split, models=models)
+    return ValueResult(
+        frame=frame,
+        report=jsonable(report),
+        outcomes=supervised.outcomes,
+        split=split,
+        models=models,
+        scorer=scorer,
+    )
 
 
 @dataclass
@@ -298,9 +367,9 @@ class _History:
 
 @dataclass
 class _Supervised:
-    """What the calibration/holdout part adds: risk columns, report entries, outcomes, models, notes."""
+    """What the calibration/holdout part adds: classifiers to score with, report entries, outcomes, models, notes."""
 
-    risk: dict[str, np.ndarray] = field(default_factory=dict)
+    scoring: dict[str, OutcomeClassifier] = field(default_factory=dict)
     report: dict[str, object] = field(default_factory=dict)
     outcomes: pd.DataFrame | None = None
     models: dict[str, object] = field(default_factory=dict)
@@ -310,7 +379,7 @@ class _Supervised:
 def _supervised(
     history: _History, *, random_state: int, sequence_model: bool, test_size: float, n_threads: int | None
 ) -> _Supervised:
-    """Calibration fit, holdout checks, and the churn / high-value models applied to the full history."""
+    """Calibration fit, holdout checks, and the churn / high-value models to apply to the full history."""
     result = _Supervised()
     split, days = history.split, history.days
     if split.holdout_end is None:
@@ -352,21 +421,13 @@ def _supervised(
     result.notes.extend(evaluation.notes)
     result.report["holdout_metrics"] = evaluation.records()
     result.report["prediction_window_days"] = int(split.holdout_days)
-    full_features = model_features(
-        history.orders,
-        history.summary_full,
-        history.full_split,
-        history.bgnbd_full,
-        history.spend_full,
-        window_days=window,
-    )
-    for target, column in ((CHURN, CHURN_RISK), (HIGH_VALUE, HIGH_VALUE_PROB)):
+    for target in (CHURN, HIGH_VALUE):
         classifier = OutcomeClassifier(random_state=random_state, n_threads=n_threads).fit(features, labels[target])
         result.models[target] = classifier
         if classifier.constant_ and target == CHURN:
             result.notes.append("churn: one outcome is too rare to learn; churn_risk is BG/NBD's P(no purchase).")
             continue
-        result.risk[column] = classifier.predict_proba(full_features)
+        result.scoring[target] = classifier
     result.outcomes = features[list(RFM_COLUMNS)].join(labels)
     return result
 

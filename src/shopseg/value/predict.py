@@ -86,8 +86,13 @@ def model_features(
     expected_spend: np.ndarray,
     *,
     window_days: float,
+    share_priors: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Features known at the end of ``split``'s calibration, one row per customer of ``summary``.
+
+    ``share_priors``: the shop shares habit shares are shrunk towards (default: from
+    ``orders``); fixed when scoring part of a shop, so a customer's features do not depend on
+    who else is scored with them.
 
     ``orders`` are canonical order lines (only lines up to the end of calibration are
     used); ``summary`` is the calibration summary in days; ``expected_spend`` (n,) the
@@ -95,7 +100,8 @@ def model_features(
     """
     reference = split.holdout_start
     past = orders.loc[orders[s.TS] < reference]
-    features = behaviour_features(past, reference_ts=reference).reindex(summary.index).fillna(0.0)
+    features = behaviour_features(past, reference_ts=reference, share_priors=share_priors)
+    features = features.reindex(summary.index).fillna(0.0)
     x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
     p_alive = bgnbd.p_alive(x, t_x, age)
     expected = bgnbd.conditional_expected_purchases(window_days, x, t_x, age)

@@ -14,7 +14,9 @@ What runs where:
 3. **place everybody** -- chunk by chunk, each chunk is checked by the same loader (its
    rejected rows join the quarantine with their original file and line) and placed by the
    fitted model as ``shopseg assign`` would (features as of the run's reference time, the
-   saved scaler, text encoder and fusion, the clusterer). Every chunk's segments are written
+   saved scaler, text encoder and fusion, the clusterer) and scored by the fitted value models
+   (CLV, P(alive), expected orders, churn risk, high-value probability, next order: the
+   values the fitted customers have in ``segments.parquet``). Every chunk's rows are written
    as one part file of ``all_segments.parquet/``; memory is bounded by the chunk, not the shop.
 
 run.json's ``engine`` section gives the customers placed, the segment sizes over everybody,
@@ -250,6 +252,7 @@ def _place(
     totals = _Totals(parts)
     sizes: dict[int, int] = {}
     fitted = segmenter.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+    scorer = segmenter.value_.scorer if segmenter.value_ is not None else None
     same = compared = 0
     for bucket in range(parts.buckets):
         files = {role: parts.chunk_file(role, bucket) for role in PER_CUSTOMER if role in parts.counts}
@@ -261,6 +264,9 @@ def _place(
         if len(chunk_shop.customer_ids()) == 0:
             continue
         table = assign_customers("", chunk_shop, segmenter=segmenter)
+        if scorer is not None and chunk_shop.orders is not None:  # CLV, P(alive), churn risk ... for everybody
+            value = scorer.score(chunk_shop.orders)
+            table = table.join(value, on=s.CUSTOMER_ID)
         table.to_parquet(staging / f"part-{bucket:05d}.parquet", index=False)
         for segment, count in table[s.SEGMENT_ID].value_counts().items():
             sizes[int(segment)] = sizes.get(int(segment), 0) + int(count)
