@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from shopseg import schema as s
 from shopseg.cli.app import app
 from shopseg.engines.chunked.partition import partition_shop
 from shopseg.engines.chunked.segment import segment_in_chunks
+from shopseg.errors import InputError
 from shopseg.generate import generate_shop, write_shop
 from shopseg.ingest import load_shop
 from shopseg.runner import run_segmentation
@@ -143,3 +145,13 @@ def test_chunked_scores_the_value_of_everybody_with_the_fitted_models(tmp_path) 
     others = everybody.drop(fitted.index)
     assert others["p_alive"].between(0, 1).all() and (others["clv"] >= 0).all()
     assert others["churn_risk"].std() > 0.05  # the classifier scores them, not a constant
+
+
+def test_chunked_says_which_file_lacks_customer_ids(tmp_path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("client,order,ts,amount\nA,1,2024-01-01,10\n")
+    with pytest.raises(InputError) as caught:
+        segment_in_chunks(tmp_path / "run", orders=orders)
+    message = str(caught.value)  # the CLI prints it as "Error: ..." and exits 2, no traceback
+    assert "orders.csv" in message and "customer_id" in message and "--map" in message
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run-chunks-*"))  # work folder removed
