@@ -90,3 +90,22 @@ def test_segment_on_spark_fits_a_seeded_sample_and_places_everybody(tmp_path) ->
         first.sort_values(key).reset_index(drop=True), second.sort_values(key).reset_index(drop=True)
     )
     assert runs[0].record["engine"]["segment_sizes"] == runs[1].record["engine"]["segment_sizes"]
+
+
+def test_segment_on_spark_scores_the_value_of_everybody(tmp_path) -> None:
+    paths = write_shop(generate_shop(700, seed=23), tmp_path / "shop", file_format="parquet")
+    options = {**_inputs(paths), "k": 3, "min_segment_size": 20, **FAST, "value": True}
+    result = segment_with_spark(tmp_path / "run", master="local[2]", fit_sample=300, **options)
+
+    value = result.record["engine"]["value"]
+    assert value["bgnbd_all_customers"]["n_customers"] == 700  # fitted on everybody, not the sample
+    assert value["bgnbd_sample"]["n_customers"] == result.record["engine"]["fitted_on"] < 700
+    assert value["fit"]["evaluations"] > 5 and value["bgnbd_all_customers"]["log_likelihood"] < 0
+    everybody = pd.read_parquet(tmp_path / "run" / "all_segments.parquet").set_index("customer_id")
+    assert len(everybody) == 700
+    assert everybody[value["columns"]].notna().all().all()
+    assert everybody["p_alive"].between(0, 1).all() and (everybody["clv"] >= 0).all()
+    fitted = pd.read_parquet(tmp_path / "run" / "segments.parquet").set_index("customer_id")
+    # the sample's values come from the sample's BG/NBD; everybody's from the refit on all: close, not equal
+    same = everybody.loc[fitted.index]
+    assert np.corrcoef(same["p_alive"], fitted["p_alive"])[0, 1] > 0.95

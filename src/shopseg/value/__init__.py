@@ -19,6 +19,7 @@ from shopseg.value.bgnbd import BetaGeoModel
 from shopseg.value.clv import customer_lifetime_value, next_order_date_estimate
 from shopseg.value.customer_value import (
     ValueResult,
+    ValueScorer,
     customer_value,
     expected_orders_column,
     segment_value_summary,
@@ -33,6 +34,7 @@ __all__ = [
     "GammaGammaModel",
     "PeriodSplit",
     "ValueResult",
+    "ValueScorer",
     "calibration_summary",
     "customer_lifetime_value",
     "customer_value",

@@ -20,6 +20,7 @@ thousands. Identical (x, t_x, T) rows are fitted once with their count as weight
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,22 +119,45 @@ class BetaGeoModel:
             )
         if self.compress and weights is None:
             (x, t_x, age), w = compress_rows(x, t_x, age)
-        # Work in a time unit where the average age is about 1: better conditioned, and the
-        # likelihood only shifts by sum(x) * log(scale) (t_x is not a density variable here).
-        scale = float(np.average(age, weights=w)) or 1.0
-        xs, txs, Ts = x, t_x / scale, age / scale
 
-        def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
-            values, gradient = log_likelihood_terms(params, xs, txs, Ts)
+        def summed(params: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
+            values, gradient = log_likelihood_terms(params, x, t_x / scale, age / scale)
             return float(w @ values), w @ gradient
 
-        outcome = maximise(objective, np.array([1.0, 1.0, 1.0, 1.0]), float(w.sum()), max_iter=self.max_iter)
+        return self.fit_summed(
+            summed,
+            total_weight=float(w.sum()),
+            mean_age=float(np.average(age, weights=w)),
+            weighted_frequency=float(w @ x),
+        )
+
+    def fit_summed(
+        self,
+        summed: Callable[[np.ndarray, float], tuple[float, np.ndarray]],
+        *,
+        total_weight: float,
+        mean_age: float,
+        weighted_frequency: float,
+    ) -> BetaGeoModel:
+        """Maximum likelihood from sums computed wherever the customers are (e.g. Spark partitions).
+
+        ``summed(params, scale)`` returns the weighted log-likelihood of (r, alpha, a, b) and
+        its gradient (4,), summed over every customer with t_x and T divided by ``scale``
+        (:func:`log_likelihood_terms`). ``total_weight``: customers; ``mean_age``: their mean
+        T; ``weighted_frequency``: the sum of x. :meth:`fit` is this with local arrays.
+        """
+        # Work in a time unit where the average age is about 1: better conditioned, and the
+        # likelihood only shifts by sum(x) * log(scale) (t_x is not a density variable here).
+        scale = float(mean_age) or 1.0
+        outcome = maximise(
+            lambda params: summed(params, scale), np.array([1.0, 1.0, 1.0, 1.0]), total_weight, max_iter=self.max_iter
+        )
         r, alpha, a, b = outcome.params
         se = outcome.standard_errors * np.array([1.0, scale, 1.0, 1.0])
         self.params_ = {"r": float(r), "alpha": float(alpha * scale), "a": float(a), "b": float(b)}
         self.standard_errors_ = dict(zip(PARAMS, (float(v) for v in se), strict=True))
-        self.log_likelihood_ = outcome.log_likelihood - float(w @ xs) * np.log(scale)
-        self.n_customers_ = round(float(w.sum()))
+        self.log_likelihood_ = outcome.log_likelihood - float(weighted_frequency) * np.log(scale)
+        self.n_customers_ = round(float(total_weight))
         self.converged_ = outcome.converged
         return self
 

@@ -17,7 +17,9 @@ What runs where:
    (features, engagement and text computed in Spark, the model per Arrow batch:
    :func:`~shopseg.engines.spark.assign.assign_tables`) and written by Spark as
    ``all_segments.parquet`` (a folder of part files: customer_id, segment_id,
-   segment_name). run.json's ``engine`` section says how many customers were fitted on and
+   segment_name, and with value models the value columns: BG/NBD refitted on every customer
+   with its likelihood summed across partitions, everybody scored on Spark,
+   :mod:`~shopseg.engines.spark.value`). run.json's ``engine`` section says how many customers were fitted on and
    placed, the segment sizes over everybody, and the agreement between the fitted labels of
    the sample and their placement on Spark. Rows Spark rejected while reading are written as
    ``quarantine_<table>.parquet`` (every column, ``reject_column``, ``reject_reason``).
@@ -31,6 +33,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +43,7 @@ from shopseg import schema as s
 from shopseg.engines.spark.assign import assign_tables
 from shopseg.engines.spark.reading import SparkTable, is_parquet, read_tables
 from shopseg.engines.spark.session import spark_session
+from shopseg.engines.spark.value import fit_bgnbd, purchase_summary, score_customers
 from shopseg.errors import ShopsegError
 from shopseg.export.run_folder import prepare_output
 from shopseg.ingest import load_shop
@@ -47,6 +51,8 @@ from shopseg.ingest.load import file_sha256, require_customers
 from shopseg.pipeline import Segmenter
 from shopseg.runner import RunResult, check_run_options, segment_shop
 from shopseg.shop import FileReport, Shop
+from shopseg.value import ValueScorer
+from shopseg.value.customer_value import value_columns
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -69,6 +75,28 @@ def sample_customers(orders: DataFrame, size: int, seed: int) -> tuple[DataFrame
     threshold = int(HASH_BUCKETS * size / total) + 1
     bucket = f.pmod(f.xxhash64(f.col(s.CUSTOMER_ID), f.lit(seed)), f.lit(HASH_BUCKETS))
     return customers.where(bucket < threshold), total
+
+
+def value_of_everybody(orders: DataFrame, scorer: ValueScorer) -> tuple[DataFrame, dict[str, object]]:
+    """Every customer's value columns on Spark, BG/NBD refitted on all of them; and the record of that fit.
+
+    BG/NBD is fitted again on every customer (its likelihood summed across partitions) and
+    replaces the sample's fit in the scorer; Gamma-Gamma and the churn / high-value classifiers
+    are the sample's.
+    """
+    started = time.perf_counter()
+    summary, last_day = purchase_summary(orders)
+    bgnbd, facts = fit_bgnbd(summary)
+    values = score_customers(orders, replace(scorer, bgnbd=bgnbd, last_day=last_day))
+    record = {
+        "bgnbd_all_customers": bgnbd.to_dict(),
+        "bgnbd_sample": scorer.bgnbd.to_dict(),
+        "fit": facts,
+        "last_day": last_day.isoformat(),
+        "columns": list(value_columns(scorer.horizon_days)),
+        "fit_seconds": round(time.perf_counter() - started, 3),
+    }
+    return values, record
 
 
 def _pandas(table: DataFrame) -> pd.DataFrame:
@@ -192,6 +220,10 @@ def segment_with_spark(
             )
         )
         everybody = placed.join(names, s.SEGMENT_ID, "left").select(s.CUSTOMER_ID, s.SEGMENT_ID, s.SEGMENT_NAME)
+        value = None
+        if segmenter.value_ is not None and segmenter.value_.scorer is not None:
+            values, value = value_of_everybody(tables["orders"], segmenter.value_.scorer)
+            everybody = everybody.join(values, s.CUSTOMER_ID, "left")
         record["engine"] = {
             "name": "spark",
             "master": spark.sparkContext.master,
@@ -203,6 +235,7 @@ def segment_with_spark(
             "placed": sum(sizes.values()),
             "segment_sizes": {str(k): v for k, v in sorted(sizes.items())},
             "agreement_with_fit": round(same / agreement, 6) if agreement else None,
+            "value": value or {"skipped": "no value models (turned off, or the history cannot identify them)"},
             "output": "all_segments.parquet",
             "seconds": round(time.perf_counter() - step, 3),
         }
