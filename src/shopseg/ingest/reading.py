@@ -84,6 +84,18 @@ def read_table(path: str | Path) -> RawTable:
     return _read_text(path)
 
 
+def is_parquet(path: str | Path) -> bool:
+    """A Parquet file, or a folder of ``.parquet`` part files (as Spark and DuckDB write them)."""
+    path = Path(path)
+    if path.is_dir():
+        return any(path.glob("*.parquet"))
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
 def typed_column(values: pd.Series) -> pd.Series | None:
     """A Parquet column kept typed: numbers as they are, timestamps as naive UTC; None for text.
 

@@ -28,23 +28,11 @@ import pyarrow.parquet as pq
 from shopseg import schema as s
 from shopseg.errors import InputError
 from shopseg.features.sql import quote
-from shopseg.ingest.reading import LINE, SOURCE
+from shopseg.ingest.reading import LINE, SOURCE, is_parquet
 
 #: Tables with a customer id, split by customer; others (products) are read whole.
 PER_CUSTOMER = ("orders", "customers", "reviews", "events")
 BUCKET = "bucket"
-
-
-def is_parquet(path: str | Path) -> bool:
-    """A Parquet file, or a folder of ``.parquet`` part files."""
-    path = Path(path)
-    if path.is_dir():
-        return any(path.glob("*.parquet"))
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"PAR1"
-    except OSError:
-        return False
 
 
 def source_sql(path: Path) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import InputError
+from shopseg.ingest.reading import is_parquet
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -48,18 +49,6 @@ class SparkTable:
     kept: DataFrame
     rejected: DataFrame
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def is_parquet(path: str | Path) -> bool:
-    """A Parquet file, or a folder of ``.parquet`` part files."""
-    path = Path(path)
-    if path.is_dir():
-        return any(path.glob("*.parquet"))
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"PAR1"
-    except OSError:
-        return False
 
 
 def _typed(table: DataFrame, column: str, kind: str) -> tuple[Column, Column]:
