@@ -155,3 +155,20 @@ def test_chunked_says_which_file_lacks_customer_ids(tmp_path) -> None:
     message = str(caught.value)  # the CLI prints it as "Error: ..." and exits 2, no traceback
     assert "orders.csv" in message and "customer_id" in message and "--map" in message
     assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run-chunks-*"))  # work folder removed
+
+
+def test_chunked_builds_the_catalogue_from_order_lines_as_the_loader_does(tmp_path) -> None:
+    paths = write_shop(generate_shop(400, seed=36), tmp_path / "shop", file_format="parquet")
+    orders = pd.read_parquet(paths["orders"])
+    orders["description"] = "Item " + orders["product_id"].astype(str)  # a shop without a catalogue
+    orders.loc[orders.index[::7], "description"] = "a rarer wording"  # the usual description must still win
+    orders.to_parquet(paths["orders"])
+    options = {"orders": paths["orders"], "k": 3, **FAST}
+    local = run_segmentation(tmp_path / "local", **options)
+    chunked = segment_in_chunks(tmp_path / "ck", fit_sample=1000, chunk=150, **options)
+
+    pd.testing.assert_frame_equal(chunked.shop.products, local.shop.products, check_dtype=False)
+    assert (chunked.shop.products["title"] == "a rarer wording").mean() < 0.5  # the usual wording wins mostly
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "ck" / "segments.parquet"), pd.read_parquet(tmp_path / "local" / "segments.parquet")
+    )

@@ -41,18 +41,18 @@ def source_sql(path: Path) -> str:
         pattern = str(path / "*.parquet") if path.is_dir() else str(path)
         return (
             f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {quote(LINE)} "
-            f"FROM read_parquet({_literal(pattern)}, file_row_number = true))"
+            f"FROM read_parquet({sql_literal(pattern)}, file_row_number = true))"
         )
     if path.is_dir():
         raise InputError(path, "is a folder without .parquet files.", hint="Point to a CSV or Parquet file.")
     # Text: every field as text (the loader types it); the header is line 1 of the file.
     return (
         f"(SELECT *, row_number() OVER () + 1 AS {quote(LINE)} "
-        f"FROM read_csv({_literal(str(path))}, all_varchar = true, header = true))"
+        f"FROM read_csv({sql_literal(str(path))}, all_varchar = true, header = true))"
     )
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -112,8 +112,8 @@ def partition_shop(
     folder.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect()
     try:
-        connection.execute(f"SET temp_directory = {_literal(str(folder / 'duckdb-tmp'))}")
-        connection.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        connection.execute(f"SET temp_directory = {sql_literal(str(folder / 'duckdb-tmp'))}")
+        connection.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
         connection.execute("SET preserve_insertion_order = true")  # CSV line numbers follow the file
         if threads:
             connection.execute(f"SET threads = {int(threads)}")
@@ -145,10 +145,10 @@ def partition_shop(
             ).fetchone()
             counts[role] = {"rows_read": rows, "guests": distinct_guests, "guest_duplicates": guests - distinct_guests}
             connection.execute(
-                f"COPY (SELECT {listed}, {quote(LINE)}, {_literal(str(paths[role]))} AS {quote(SOURCE)}, "
+                f"COPY (SELECT {listed}, {quote(LINE)}, {sql_literal(str(paths[role]))} AS {quote(SOURCE)}, "
                 f"CAST(hash({key}, {int(seed)}) % {buckets} AS BIGINT) AS {BUCKET} "
                 f"FROM {sql} WHERE {key} IS NOT NULL) "
-                f"TO {_literal(str(folder / role))} (FORMAT parquet, PARTITION_BY ({BUCKET}), OVERWRITE_OR_IGNORE)"
+                f"TO {sql_literal(str(folder / role))} (FORMAT parquet, PARTITION_BY ({BUCKET}), OVERWRITE_OR_IGNORE)"
             )
     except duckdb.Error as error:
         raise InputError(

@@ -39,7 +39,14 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.assign import assign_customers
-from shopseg.engines.chunked.partition import BUCKET, PER_CUSTOMER, Partitioned, partition_shop, source_sql
+from shopseg.engines.chunked.partition import (
+    BUCKET,
+    PER_CUSTOMER,
+    Partitioned,
+    partition_shop,
+    source_sql,
+    sql_literal,
+)
 from shopseg.errors import ShopsegError
 from shopseg.export.run_folder import prepare_output
 from shopseg.features.sql import quote
@@ -59,7 +66,7 @@ OUTPUT = "all_segments.parquet"
 
 
 def catalogue(paths: dict[str, Path]) -> tuple[pd.DataFrame | None, Shop | None]:
-    """(product table for every chunk, the loaded product file's shop for its report) .
+    """(product table for every chunk, the loaded product file's shop for its report).
 
     With a product file: read and checked by the loader. Without one but with order-line
     descriptions: one row per product, titled with the description written most often on
@@ -100,11 +107,11 @@ def _sample_files(parts: Partitioned, buckets: int, folder: Path) -> dict[str, P
         for role in PER_CUSTOMER:
             if not (parts.folder / role).is_dir():
                 continue
-            pattern = str(parts.folder / role / "*" / "*.parquet").replace("'", "''")
+            pattern = sql_literal(str(parts.folder / role / "*" / "*.parquet"))
             target = folder / f"{role}.parquet"
             connection.execute(
-                f"COPY (SELECT * EXCLUDE ({BUCKET}) FROM read_parquet('{pattern}', hive_partitioning = true) "
-                f"WHERE {BUCKET} < {int(buckets)}) TO '{str(target).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)"
+                f"COPY (SELECT * EXCLUDE ({BUCKET}) FROM read_parquet({pattern}, hive_partitioning = true) "
+                f"WHERE {BUCKET} < {int(buckets)}) TO {sql_literal(str(target))} (FORMAT parquet)"
             )
             files[role] = target
     finally:
