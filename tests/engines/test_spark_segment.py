@@ -92,10 +92,10 @@ def test_segment_on_spark_fits_a_seeded_sample_and_places_everybody(tmp_path) ->
     assert runs[0].record["engine"]["segment_sizes"] == runs[1].record["engine"]["segment_sizes"]
 
 
-def test_segment_on_spark_scores_the_value_of_everybody(tmp_path) -> None:
+def test_segment_on_spark_scores_value_and_recommends_for_everybody(tmp_path) -> None:
     paths = write_shop(generate_shop(700, seed=23), tmp_path / "shop", file_format="parquet")
-    options = {**_inputs(paths), "k": 3, "min_segment_size": 20, **FAST, "value": True}
-    result = segment_with_spark(tmp_path / "run", master="local[2]", fit_sample=300, **options)
+    options = {**_inputs(paths), "k": 3, "min_segment_size": 20, **FAST, "value": True, "recommender": "popular"}
+    result = segment_with_spark(tmp_path / "run", master="local[2]", fit_sample=300, recommend_n=4, **options)
 
     value = result.record["engine"]["value"]
     assert value["bgnbd_all_customers"]["n_customers"] == 700  # fitted on everybody, not the sample
@@ -109,3 +109,8 @@ def test_segment_on_spark_scores_the_value_of_everybody(tmp_path) -> None:
     # the sample's values come from the sample's BG/NBD; everybody's from the refit on all: close, not equal
     same = everybody.loc[fitted.index]
     assert np.corrcoef(same["p_alive"], fitted["p_alive"])[0, 1] > 0.95
+    recommended = pd.read_parquet(tmp_path / "run" / "all_recommendations.parquet")  # ALS on Spark
+    with_purchases = set(pd.read_parquet(paths["orders"]).query("quantity > 0")["customer_id"])
+    assert set(recommended["customer_id"]) == with_purchases <= set(everybody.index)  # only-returns: none
+    assert (recommended.groupby("customer_id").size() == 4).all()  # heavy buyers too
+    assert result.record["engine"]["recommend"]["model"].startswith("MLlib ALS")

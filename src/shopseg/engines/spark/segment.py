@@ -19,7 +19,9 @@ What runs where:
    ``all_segments.parquet`` (a folder of part files: customer_id, segment_id,
    segment_name, and with value models the value columns: BG/NBD refitted on every customer
    with its likelihood summed across partitions, everybody scored on Spark,
-   :mod:`~shopseg.engines.spark.value`). run.json's ``engine`` section says how many customers were fitted on and
+   :mod:`~shopseg.engines.spark.value`). With recommendations on, every customer also gets
+   products from MLlib ALS, written as ``all_recommendations.parquet``
+   (:mod:`~shopseg.engines.spark.recommend`). run.json's ``engine`` section says how many customers were fitted on and
    placed, the segment sizes over everybody, and the agreement between the fitted labels of
    the sample and their placement on Spark. Rows Spark rejected while reading are written as
    ``quarantine_<table>.parquet`` (every column, ``reject_column``, ``reject_reason``).
@@ -33,7 +35,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,7 @@ import pandas as pd
 from shopseg import schema as s
 from shopseg.engines.spark.assign import assign_tables
 from shopseg.engines.spark.reading import SparkTable, is_parquet, read_tables
+from shopseg.engines.spark.recommend import SparkALS, recommend_with_als
 from shopseg.engines.spark.session import spark_session
 from shopseg.engines.spark.value import fit_bgnbd, purchase_summary, score_customers
 from shopseg.errors import ShopsegError
@@ -49,6 +52,7 @@ from shopseg.export.run_folder import prepare_output
 from shopseg.ingest import load_shop
 from shopseg.ingest.load import file_sha256, require_customers
 from shopseg.pipeline import Segmenter
+from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.runner import RunResult, check_run_options, segment_shop
 from shopseg.shop import FileReport, Shop
 from shopseg.value import ValueScorer
@@ -176,6 +180,7 @@ def segment_with_spark(
         raise ShopsegError("--engine spark segments customers from their orders: give --orders.")
     read_options = dict(read_options or {})
     on_step = options.get("on_step")
+    recommender, recommend_n = options.get("recommender", DEFAULT_RECOMMENDER), int(options.get("recommend_n", 10))
     started = time.perf_counter()
     if on_step:
         on_step("read", "start")
@@ -220,6 +225,9 @@ def segment_with_spark(
             )
         )
         everybody = placed.join(names, s.SEGMENT_ID, "left").select(s.CUSTOMER_ID, s.SEGMENT_ID, s.SEGMENT_NAME)
+        recommendations = None
+        if recommender is not None:  # every customer, with MLlib ALS (the sample keeps the chosen model's)
+            recommendations = recommend_with_als(tables["orders"], n=recommend_n, settings=SparkALS(seed=seed))
         value = None
         if segmenter.value_ is not None and segmenter.value_.scorer is not None:
             values, value = value_of_everybody(tables["orders"], segmenter.value_.scorer)
@@ -236,6 +244,16 @@ def segment_with_spark(
             "segment_sizes": {str(k): v for k, v in sorted(sizes.items())},
             "agreement_with_fit": round(same / agreement, 6) if agreement else None,
             "value": value or {"skipped": "no value models (turned off, or the history cannot identify them)"},
+            "recommend": (
+                {
+                    "model": "MLlib ALS (implicit feedback)",
+                    **asdict(SparkALS(seed=seed)),
+                    "n": recommend_n,
+                    "output": "all_recommendations.parquet",
+                }
+                if recommendations is not None
+                else {"skipped": "turned off (--no-recommend)"}
+            ),
             "output": "all_segments.parquet",
             "seconds": round(time.perf_counter() - step, 3),
         }
@@ -248,6 +266,8 @@ def segment_with_spark(
 
         def write(folder: Path) -> None:
             everybody.write.parquet(str(folder / "all_segments.parquet"))
+            if recommendations is not None:
+                recommendations.write.parquet(str(folder / "all_recommendations.parquet"))
             for role, table in checked.items():  # rows Spark rejected (quarantine.csv lists the loader's)
                 if table.counts["quarantined"]:
                     table.rejected.write.parquet(str(folder / f"quarantine_{role}.parquet"))
