@@ -18,11 +18,12 @@ import pandas as pd
 from shopseg import __version__
 from shopseg import schema as s
 from shopseg.embed.customer_vectors import TextProgress
+from shopseg.errors import ShopsegError
 from shopseg.export.outputs import write_outputs
 from shopseg.export.recommendations import DP_NOTE
 from shopseg.export.run_folder import prepare_output, write_atomically
 from shopseg.ingest import load_shop
-from shopseg.ingest.load import require_customers
+from shopseg.ingest.load import ROLES, require_customers
 from shopseg.pipeline import Segmenter, StepCallback
 from shopseg.recommend import RecommendationResult, check_recommender, recommend_step
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
@@ -228,6 +229,19 @@ def run_segmentation(
         on_step("read", "end")
     inputs = {"format": format, "mapping": mapping, "date_format": date_format, "pseudonymised": bool(pseudonymise_key)}
     return segment_shop(shop, out_dir, inputs=inputs, timings={"read": read_seconds}, on_step=on_step, **options)
+
+
+def pop_input_paths(options: dict[str, Any], engine: str) -> dict[str, Path]:
+    """Take the input files ({table: path}) out of a run's ``options``; an engine segments from orders.
+
+    For the engines that read files themselves (chunked, Spark) before calling :func:`segment_shop`.
+    """
+    paths = {role: Path(options.pop(role)) for role in ROLES if options.get(role) is not None}
+    for role in ROLES:
+        options.pop(role, None)
+    if "orders" not in paths:
+        raise ShopsegError(f"--engine {engine} segments customers from their orders: give --orders.")
+    return paths
 
 
 def check_run_options(options: dict[str, Any]) -> None:

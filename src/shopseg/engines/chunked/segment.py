@@ -54,14 +54,13 @@ from shopseg.ingest import load_shop
 from shopseg.ingest.load import file_sha256, require_customers
 from shopseg.ingest.validate import QUARANTINE_COLUMNS
 from shopseg.pipeline import Segmenter
-from shopseg.runner import RunResult, check_run_options, segment_shop
+from shopseg.runner import RunResult, check_run_options, pop_input_paths, segment_shop
 from shopseg.shop import FileReport, Shop
 
 #: Customers the model is fitted on (about; whole buckets are drawn).
 FIT_SAMPLE = 200_000
 #: Customers per chunk when placing everybody.
 CHUNK = 200_000
-ROLES = ("orders", "customers", "products", "reviews", "events")
 OUTPUT = "all_segments.parquet"
 
 
@@ -196,11 +195,7 @@ def segment_in_chunks(
     check_run_options(options)
     if fit_sample < 1 or chunk < 1:
         raise ShopsegError("--fit-sample and --chunk must be positive numbers of customers.")
-    paths = {role: Path(options.pop(role)) for role in ROLES if options.get(role) is not None}
-    for role in ROLES:
-        options.pop(role, None)
-    if "orders" not in paths:
-        raise ShopsegError("--engine chunked segments customers from their orders: give --orders.")
+    paths = pop_input_paths(options, "chunked")
     read = {"date_format": options.pop("date_format", None), "pseudonymise_key": options.pop("pseudonymise_key", None)}
     on_step = options.get("on_step")
     seed = int(options.get("seed", 0))

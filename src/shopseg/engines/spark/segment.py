@@ -50,10 +50,10 @@ from shopseg.engines.spark.value import fit_bgnbd, purchase_summary, score_custo
 from shopseg.errors import ShopsegError
 from shopseg.export.run_folder import prepare_output
 from shopseg.ingest import load_shop
-from shopseg.ingest.load import file_sha256, require_customers
+from shopseg.ingest.load import ROLES, file_sha256, require_customers
 from shopseg.pipeline import Segmenter
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
-from shopseg.runner import RunResult, check_run_options, segment_shop
+from shopseg.runner import RunResult, check_run_options, pop_input_paths, segment_shop
 from shopseg.shop import FileReport, Shop
 from shopseg.value import ValueScorer
 from shopseg.value.customer_value import value_columns
@@ -63,7 +63,6 @@ if TYPE_CHECKING:
 
 #: Customers the model is fitted on at most (a seeded sample of larger shops).
 FIT_SAMPLE = 200_000
-ROLES = ("orders", "customers", "products", "reviews", "events")
 #: Resolution of the hash sample: a customer is drawn when hash mod this is below a threshold.
 HASH_BUCKETS = 1_000_000
 
@@ -173,11 +172,7 @@ def segment_with_spark(
     check_run_options(options)
     if fit_sample < 1:
         raise ShopsegError(f"--fit-sample must be a positive number of customers, got {fit_sample}.")
-    paths = {role: Path(options.pop(role)) for role in ROLES if options.get(role) is not None}
-    for role in ROLES:
-        options.pop(role, None)
-    if "orders" not in paths:
-        raise ShopsegError("--engine spark segments customers from their orders: give --orders.")
+    paths = pop_input_paths(options, "spark")
     read_options = dict(read_options or {})
     on_step = options.get("on_step")
     recommender, recommend_n = options.get("recommender", DEFAULT_RECOMMENDER), int(options.get("recommend_n", 10))
