@@ -40,3 +40,36 @@ def test_als_on_spark_recommends_unbought_products_that_fit_each_customers_taste
     assert hits.mean() > 2 * chance, (hits.mean(), chance)
     assert isinstance(recommended["score"].iloc[0], float) and recommended["reason"].str.contains("ALS").all()
     assert list(recommended.columns) == ["customer_id", "rank", "product_id", "score", "reason"]
+
+
+def test_the_top_n_equal_mllibs_own_ranking_over_every_product_minus_the_bought_ones() -> None:
+    from pyspark.sql import functions as f
+
+    from shopseg.engines.spark.recommend import fit_als
+
+    spark = spark_session("local[2]", config={"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"})
+    spark.sparkContext.setLogLevel("ERROR")
+    shop = generate_shop(300, seed=52)
+    orders = spark.createDataFrame(shop.orders.assign(is_return=shop.orders["quantity"] < 0))
+    ours = recommend_with_als(orders, n=4).toPandas()
+
+    model, indexed = fit_als(orders)  # the same seed and data: the same factors
+    user, item = "customer_id_index", "product_id_index"
+    products = indexed.select(item).distinct().count()
+    full = model.recommendForUserSubset(indexed.select(user).distinct(), products)
+    ranked = full.select(user, f.posexplode("recommendations").alias("position", "r")).select(
+        user, "position", f.col(f"r.{item}").alias(item), f.col("r.rating").alias("score")
+    )
+    fresh = ranked.join(indexed.select(user, item), [user, item], "left_anti")
+    ids = indexed.select("customer_id", user, "product_id", item)
+    mllib = (
+        fresh.join(ids.select("customer_id", user).distinct(), user)
+        .join(ids.select("product_id", item).distinct(), item)
+        .toPandas()
+        .sort_values(["customer_id", "position"])
+        .groupby("customer_id")
+        .head(4)
+    )
+    assert set(zip(ours["customer_id"], ours["product_id"], strict=True)) == set(
+        zip(mllib["customer_id"], mllib["product_id"], strict=True)
+    )
