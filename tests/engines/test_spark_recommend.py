@@ -24,7 +24,7 @@ def test_als_on_spark_recommends_unbought_products_that_fit_each_customers_taste
     buyers = set(orders.loc[~orders["is_return"], s.CUSTOMER_ID])
     assert set(recommended[s.CUSTOMER_ID]) == buyers  # everybody with a purchase
     per_customer = recommended.groupby(s.CUSTOMER_ID)
-    assert (per_customer.size() == 5).all()  # heavy buyers too: scored again over every product they lack
+    assert (per_customer.size() == 5).all()  # heavy buyers too: the top n are taken over every product they lack
     assert per_customer["rank"].apply(lambda r: sorted(r) == list(range(1, len(r) + 1))).all()
     assert not recommended.duplicated([s.CUSTOMER_ID, s.PRODUCT_ID]).any()
     bought = set(zip(orders[s.CUSTOMER_ID], orders[s.PRODUCT_ID], strict=True))
