@@ -147,6 +147,28 @@ def test_chunked_scores_the_value_of_everybody_with_the_fitted_models(tmp_path) 
     assert others["churn_risk"].std() > 0.05  # the classifier scores them, not a constant
 
 
+def test_chunked_recommends_unbought_products_to_everybody_from_the_samples_factors(tmp_path) -> None:
+    shop = generate_shop(900, seed=36)
+    paths = write_shop(shop, tmp_path / "shop", file_format="parquet")
+    options = {**_inputs(paths), "k": 3, "stability_refits": 0, "use_text": False, "value": False, "recommend_n": 5}
+    result = segment_in_chunks(tmp_path / "run", fit_sample=300, chunk=300, **options)
+
+    recommended = pd.read_parquet(result.out_dir / "all_recommendations.parquet")
+    fitted = set(pd.read_parquet(result.out_dir / "segments.parquet")[s.CUSTOMER_ID])
+    orders = shop.orders
+    purchases = orders[orders["quantity"] > 0]
+    known = set(purchases.loc[purchases[s.CUSTOMER_ID].isin(fitted), s.PRODUCT_ID])  # products with factors
+    buyers = set(purchases.loc[purchases[s.PRODUCT_ID].isin(known), s.CUSTOMER_ID])
+    assert set(recommended[s.CUSTOMER_ID]) == buyers and len(buyers) > 2 * len(fitted)
+    assert set(recommended[s.PRODUCT_ID]) <= known
+    assert (recommended.groupby(s.CUSTOMER_ID).size() == 5).all()
+    bought = set(zip(orders[s.CUSTOMER_ID], orders[s.PRODUCT_ID], strict=True))
+    assert not any(pair in bought for pair in zip(recommended[s.CUSTOMER_ID], recommended[s.PRODUCT_ID], strict=True))
+    engine = json.loads((result.out_dir / "run.json").read_text())["engine"]
+    assert engine["recommend"]["customers"] == len(buyers) and engine["recommend"]["rows"] == len(recommended)
+    assert engine["recommend"]["output"] == "all_recommendations.parquet"
+
+
 def test_chunked_says_which_file_lacks_customer_ids(tmp_path) -> None:
     orders = tmp_path / "orders.csv"
     orders.write_text("client,order,ts,amount\nA,1,2024-01-01,10\n")

@@ -18,6 +18,9 @@ What runs where:
    (CLV, P(alive), expected orders, churn risk, high-value probability, next order: the
    values the fitted customers have in ``segments.parquet``). Every chunk's rows are written
    as one part file of ``all_segments.parquet/``; memory is bounded by the chunk, not the shop.
+   With recommendations on, ALS product factors are learned from the fitted sample once and
+   every chunk's customers are folded in (:class:`~shopseg.recommend.fold_in.FoldInALS`):
+   their exact top ``n`` products not yet bought go to ``all_recommendations.parquet/``.
 
 run.json's ``engine`` section gives the customers placed, the segment sizes over everybody,
 the agreement between the fitted labels of the sample and their placement, and the seconds
@@ -54,6 +57,9 @@ from shopseg.ingest import load_shop
 from shopseg.ingest.load import file_sha256, require_customers
 from shopseg.ingest.validate import QUARANTINE_COLUMNS
 from shopseg.pipeline import Segmenter
+from shopseg.recommend.als import implicit_available
+from shopseg.recommend.fold_in import FoldInALS
+from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.runner import RunResult, check_run_options, pop_input_paths, segment_shop
 from shopseg.shop import FileReport, Shop
 
@@ -62,6 +68,7 @@ FIT_SAMPLE = 200_000
 #: Customers per chunk when placing everybody.
 CHUNK = 200_000
 OUTPUT = "all_segments.parquet"
+RECOMMENDATIONS = "all_recommendations.parquet"
 
 
 def catalogue(paths: dict[str, Path]) -> tuple[pd.DataFrame | None, Shop | None]:
@@ -199,6 +206,7 @@ def segment_in_chunks(
     read = {"date_format": options.pop("date_format", None), "pseudonymise_key": options.pop("pseudonymise_key", None)}
     on_step = options.get("on_step")
     seed = int(options.get("seed", 0))
+    recommend = (options.get("recommender", DEFAULT_RECOMMENDER), int(options.get("recommend_n", 10)))
     anchor = out_dir.parent if out_dir.parent.exists() else Path.cwd()
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-chunks-", dir=work_dir or anchor))
     try:
@@ -218,7 +226,9 @@ def segment_in_chunks(
             on_step("read", "end")
 
         def place_everybody(segmenter: Segmenter, record: dict[str, object]) -> Any:
-            return _place(segmenter, record, shop, parts, (products, product_shop), read, work, fitted_buckets, on_step)
+            return _place(
+                segmenter, record, shop, parts, (products, product_shop), read, work, fitted_buckets, on_step, recommend
+            )
 
         result = segment_shop(
             shop,
@@ -243,6 +253,7 @@ def _place(
     work: Path,
     fitted_buckets: int,
     on_step: Any,
+    recommend: tuple[str | None, int] = (None, 10),
 ) -> Any:
     """Place every chunk's customers with the fitted model; returns the writer of the run's extra files."""
     if on_step:
@@ -256,6 +267,10 @@ def _place(
     fitted = segmenter.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
     scorer = segmenter.value_.scorer if segmenter.value_ is not None else None
     same = compared = 0
+    recommender = _fold_in(shop, recommend[0], int(segmenter.random_state))
+    recommended = {"customers": 0, "rows": 0}
+    if isinstance(recommender, FoldInALS):
+        (work / RECOMMENDATIONS).mkdir()
     for bucket in range(parts.buckets):
         files = {role: parts.chunk_file(role, bucket) for role in PER_CUSTOMER if role in parts.counts}
         files = {role: path for role, path in files.items() if path is not None}
@@ -270,6 +285,11 @@ def _place(
             value = scorer.score(chunk_shop.orders)
             table = table.join(value, on=s.CUSTOMER_ID)
         table.to_parquet(staging / f"part-{bucket:05d}.parquet", index=False)
+        if isinstance(recommender, FoldInALS) and chunk_shop.orders is not None:
+            products_for = recommender.recommend(chunk_shop.orders, n=recommend[1])
+            products_for.to_parquet(work / RECOMMENDATIONS / f"part-{bucket:05d}.parquet", index=False)
+            recommended["customers"] += int(products_for[s.CUSTOMER_ID].nunique())
+            recommended["rows"] += len(products_for)
         for segment, count in table[s.SEGMENT_ID].value_counts().items():
             sizes[int(segment)] = sizes.get(int(segment), 0) + int(count)
         if bucket < fitted_buckets:
@@ -296,6 +316,21 @@ def _place(
         "placed": placed_total,
         "segment_sizes": {str(k): v for k, v in sorted(sizes.items())},
         "agreement_with_fit": round(same / compared, 6) if compared else None,
+        "recommend": (
+            {
+                "model": "ALS fitted on the sample, every customer folded in (implicit)",
+                "factors": recommender.factors,
+                "regularization": recommender.regularization,
+                "alpha": recommender.alpha,
+                "iterations": recommender.iterations,
+                "products": len(recommender.product_ids_),
+                "n": recommend[1],
+                **recommended,
+                "output": RECOMMENDATIONS,
+            }
+            if isinstance(recommender, FoldInALS)
+            else {"skipped": recommender}
+        ),
         "output": OUTPUT,
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -313,5 +348,18 @@ def _place(
 
     def write(folder: Path) -> None:
         shutil.move(str(staging), str(folder / OUTPUT))
+        if isinstance(recommender, FoldInALS):
+            shutil.move(str(work / RECOMMENDATIONS), str(folder / RECOMMENDATIONS))
 
     return write
+
+
+def _fold_in(shop: Shop, recommender: str | None, seed: int) -> FoldInALS | str:
+    """ALS product factors from the fitted sample's purchases, or why there are none."""
+    if recommender is None:
+        return "turned off (--no-recommend)"
+    if not implicit_available():
+        return "needs the 'implicit' package (pip install 'implicit>=0.7.2')"
+    if shop.orders is None or shop.orders.empty or s.PRODUCT_ID not in shop.orders.columns:
+        return "no order lines with product ids in the fitted sample"
+    return FoldInALS(random_state=seed).fit(shop.orders)

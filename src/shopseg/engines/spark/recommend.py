@@ -36,15 +36,13 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
+from shopseg.recommend.topn import ranks, top_unbought
 
 if TYPE_CHECKING:
     from pyspark.ml.recommendation import ALSModel
     from pyspark.sql import DataFrame
 
 REASON = "customers with similar purchases bought it (ALS on Spark)"
-#: Customers scored at once inside a batch: rows x products float32 scores (2,048 x 50,000
-#: products is 400 MB), whatever Arrow batch size Spark uses.
-SCORE_ROWS = 2_048
 
 
 @dataclass(frozen=True)
@@ -102,47 +100,6 @@ def fit_als(orders: DataFrame, settings: SparkALS | None = None) -> tuple[ALSMod
     return als.fit(indexed), indexed
 
 
-def top_unbought(
-    customer_factors: np.ndarray,
-    bought: list[np.ndarray],
-    item_factors: np.ndarray,
-    n: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``n`` best products each customer has not bought: (row, item column, score), best first.
-
-    ``customer_factors``: customers x factors; ``bought[i]``: item columns customer ``i``
-    bought; ``item_factors``: products x factors. Ties are broken by the lower item column.
-    Customers who bought every product get nothing.
-    """
-    rows_out, items_out, scores_out = [], [], []
-    products = len(item_factors)
-    keep = min(n, products)
-    for start in range(0, len(customer_factors), SCORE_ROWS):
-        block = customer_factors[start : start + SCORE_ROWS]
-        scores = block @ item_factors.T
-        lengths = np.array([len(b) for b in bought[start : start + SCORE_ROWS]], dtype=np.int64)
-        if lengths.sum():
-            owner = np.repeat(np.arange(len(block)), lengths)
-            scores[owner, np.concatenate(bought[start : start + SCORE_ROWS])] = -np.inf
-        best = (
-            np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
-            if keep < products
-            else np.tile(np.arange(products), (len(block), 1))
-        )
-        best_scores = np.take_along_axis(scores, best, axis=1)
-        order = np.lexsort((best, -best_scores), axis=1)
-        best = np.take_along_axis(best, order, axis=1)
-        best_scores = np.take_along_axis(best_scores, order, axis=1)
-        row = np.repeat(np.arange(start, start + len(block)), keep).reshape(len(block), keep)
-        fresh = np.isfinite(best_scores)
-        rows_out.append(row[fresh])
-        items_out.append(best[fresh])
-        scores_out.append(best_scores[fresh])
-    if not rows_out:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(rows_out), np.concatenate(items_out), np.concatenate(scores_out).astype(np.float64)
-
-
 def recommend_with_als(orders: DataFrame, n: int = 10, settings: SparkALS | None = None) -> DataFrame:
     """Top ``n`` products not yet bought for every customer with a purchase; see the module docstring."""
     from pyspark.sql import functions as f
@@ -168,15 +125,10 @@ def recommend_with_als(orders: DataFrame, n: int = 10, settings: SparkALS | None
             factors = np.array(batch["features"].tolist(), dtype=np.float32).reshape(len(batch), -1)
             bought = [column_of[np.asarray(b, dtype=np.int64)] for b in batch["bought"]]
             rows, columns, scores = top_unbought(factors, bought, item_factors, n)
-            rank = np.ones(len(rows), dtype=np.int64)
-            if len(rows):
-                first = np.r_[True, rows[1:] != rows[:-1]]
-                start_of_row = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
-                rank = np.arange(len(rows)) - start_of_row + 1
             yield pd.DataFrame(
                 {
                     s.CUSTOMER_ID: batch[s.CUSTOMER_ID].to_numpy(dtype=object)[rows],
-                    "rank": rank,
+                    "rank": ranks(rows),
                     s.PRODUCT_ID: item_ids[columns],
                     "score": scores,
                     "reason": REASON,

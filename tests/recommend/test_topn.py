@@ -1,13 +1,11 @@
-"""The exact top-n of products not yet bought, from ALS factors (NumPy, no Spark)."""
+"""The exact top-n of products not yet bought, from factor models' scores."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-pytest.importorskip("pyspark")  # the module lives with the Spark engine (it imports nothing of Spark at load)
-
-from shopseg.engines.spark.recommend import top_unbought
+from shopseg.recommend import topn
+from shopseg.recommend.topn import ranks, top_unbought
 
 
 def test_bought_products_are_left_out_and_the_rest_come_best_first() -> None:
@@ -26,13 +24,16 @@ def test_bought_products_are_left_out_and_the_rest_come_best_first() -> None:
 
 
 def test_equal_scores_are_broken_by_the_lower_product_column_and_batches_do_not_matter(monkeypatch) -> None:
-    import shopseg.engines.spark.recommend as recommend
-
     customers = np.ones((7, 2), dtype=np.float32)
     items = np.ones((6, 2), dtype=np.float32)  # every product scores the same
     bought = [np.array([1])] * 7
     rows, columns, _ = top_unbought(customers, bought, items, n=3)
     assert columns.reshape(7, 3).tolist() == [[0, 2, 3]] * 7
-    monkeypatch.setattr(recommend, "SCORE_ROWS", 2)  # several blocks inside one batch
+    monkeypatch.setattr(topn, "SCORE_ROWS", 2)  # several blocks inside one batch
     rows_small, columns_small, _ = top_unbought(customers, bought, items, n=3)
     assert rows_small.tolist() == rows.tolist() and columns_small.tolist() == columns.tolist()
+
+
+def test_ranks_count_within_each_customer() -> None:
+    assert ranks(np.array([0, 0, 0, 2, 2, 5])).tolist() == [1, 2, 3, 1, 2, 1]
+    assert ranks(np.array([], dtype=np.int64)).tolist() == []
