@@ -267,8 +267,10 @@ def _place(
     fitted = segmenter.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
     scorer = segmenter.value_.scorer if segmenter.value_ is not None else None
     same = compared = 0
+    fold_started = time.perf_counter()
     recommender = _fold_in(shop, recommend[0], int(segmenter.random_state))
-    recommended = {"customers": 0, "rows": 0}
+    fit_seconds = round(time.perf_counter() - fold_started, 3)
+    recommended: dict[str, float] = {"customers": 0, "rows": 0, "seconds": 0.0}
     if isinstance(recommender, FoldInALS):
         (work / RECOMMENDATIONS).mkdir()
     for bucket in range(parts.buckets):
@@ -286,10 +288,12 @@ def _place(
             table = table.join(value, on=s.CUSTOMER_ID)
         table.to_parquet(staging / f"part-{bucket:05d}.parquet", index=False)
         if isinstance(recommender, FoldInALS) and chunk_shop.orders is not None:
+            step = time.perf_counter()
             products_for = recommender.recommend(chunk_shop.orders, n=recommend[1])
             products_for.to_parquet(work / RECOMMENDATIONS / f"part-{bucket:05d}.parquet", index=False)
             recommended["customers"] += int(products_for[s.CUSTOMER_ID].nunique())
             recommended["rows"] += len(products_for)
+            recommended["seconds"] = round(recommended["seconds"] + time.perf_counter() - step, 3)
         for segment, count in table[s.SEGMENT_ID].value_counts().items():
             sizes[int(segment)] = sizes.get(int(segment), 0) + int(count)
         if bucket < fitted_buckets:
@@ -324,6 +328,7 @@ def _place(
                 "alpha": recommender.alpha,
                 "iterations": recommender.iterations,
                 "products": len(recommender.product_ids_),
+                "fit_seconds": fit_seconds,
                 "n": recommend[1],
                 **recommended,
                 "output": RECOMMENDATIONS,
