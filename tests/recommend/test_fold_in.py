@@ -11,7 +11,7 @@ pytest.importorskip("implicit")
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
 from shopseg.generate import generate_shop
-from shopseg.recommend.fold_in import FoldInALS
+from shopseg.recommend.fold_in import ALSSettings, FoldInALS
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def halves() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series]:
 
 def test_customers_never_seen_get_unbought_products_of_their_taste(halves) -> None:
     orders, fitted, new, category = halves
-    model = FoldInALS(random_state=0).fit(fitted)
+    model = FoldInALS(ALSSettings(seed=0)).fit(fitted)
     recommended = model.recommend(new, n=5)
 
     buyers = set(new.loc[~new["is_return"], s.CUSTOMER_ID])
@@ -46,7 +46,7 @@ def test_customers_never_seen_get_unbought_products_of_their_taste(halves) -> No
 
 def test_a_customers_recommendations_do_not_depend_on_who_else_is_scored(halves) -> None:
     _, fitted, new, _ = halves
-    model = FoldInALS(random_state=0).fit(fitted)
+    model = FoldInALS(ALSSettings(seed=0)).fit(fitted)
     together = model.recommend(new, n=4)
     ids = new[s.CUSTOMER_ID].unique()
     apart = pd.concat([model.recommend(new[new[s.CUSTOMER_ID].isin(part)], n=4) for part in np.array_split(ids, 3)])
@@ -54,7 +54,7 @@ def test_a_customers_recommendations_do_not_depend_on_who_else_is_scored(halves)
     pd.testing.assert_frame_equal(
         together.sort_values(key).reset_index(drop=True), apart.sort_values(key).reset_index(drop=True)
     )
-    again = FoldInALS(random_state=0).fit(fitted).recommend(new, n=4)  # seeded: the same factors
+    again = FoldInALS(ALSSettings(seed=0)).fit(fitted).recommend(new, n=4)  # seeded: the same factors
     pd.testing.assert_frame_equal(together, again)
 
 
@@ -62,7 +62,7 @@ def test_unknown_products_are_ignored_and_misuse_is_explained(halves) -> None:
     _, fitted, new, _ = halves
     with pytest.raises(ShopsegError, match="not fitted"):
         FoldInALS().recommend(new)
-    model = FoldInALS(random_state=0).fit(fitted)
+    model = FoldInALS(ALSSettings(seed=0)).fit(fitted)
     strangers = pd.DataFrame({s.CUSTOMER_ID: ["X1"], s.PRODUCT_ID: ["NOT-IN-CATALOGUE"], "is_return": [False]})
     assert model.recommend(strangers).empty
     with pytest.raises(ShopsegError, match="at least 1"):

@@ -53,27 +53,35 @@ def purchase_lines(orders: pd.DataFrame) -> pd.DataFrame:
     return counts.rename("lines").reset_index()
 
 
-@dataclass
-class FoldInALS:
-    """Product factors from :meth:`fit`, any customers scored by :meth:`recommend`; see the module docstring."""
+@dataclass(frozen=True)
+class ALSSettings:
+    """Settings of the implicit-feedback ALS that recommends to everybody (chunked and Spark engines)."""
 
     factors: int = 32
     regularization: float = 0.05
     alpha: float = 10.0
     iterations: int = 10
-    random_state: int = 0
+    seed: int = 0
+
+
+@dataclass
+class FoldInALS:
+    """Product factors from :meth:`fit`, any customers scored by :meth:`recommend`; see the module docstring."""
+
+    settings: ALSSettings = field(default_factory=ALSSettings)
     product_ids_: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object), repr=False)
     product_factors_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32), repr=False)
 
     def _model(self) -> AlternatingLeastSquares:
         from implicit.cpu.als import AlternatingLeastSquares
 
+        settings = self.settings
         return AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.random_state,
+            factors=settings.factors,
+            regularization=settings.regularization,
+            alpha=settings.alpha,
+            iterations=settings.iterations,
+            random_state=settings.seed,
         )
 
     def _matrix(self, lines: pd.DataFrame, customers: pd.Index, columns: np.ndarray) -> sp.csr_matrix:

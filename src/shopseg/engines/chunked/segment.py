@@ -34,6 +34,7 @@ import gc
 import shutil
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ from shopseg.ingest.load import file_sha256, require_customers
 from shopseg.ingest.validate import QUARANTINE_COLUMNS
 from shopseg.pipeline import Segmenter
 from shopseg.recommend.als import implicit_available
-from shopseg.recommend.fold_in import FoldInALS
+from shopseg.recommend.fold_in import ALSSettings, FoldInALS
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.runner import RunResult, check_run_options, pop_input_paths, segment_shop
 from shopseg.shop import FileReport, Shop
@@ -323,10 +324,7 @@ def _place(
         "recommend": (
             {
                 "model": "ALS fitted on the sample, every customer folded in (implicit)",
-                "factors": recommender.factors,
-                "regularization": recommender.regularization,
-                "alpha": recommender.alpha,
-                "iterations": recommender.iterations,
+                **asdict(recommender.settings),
                 "products": len(recommender.product_ids_),
                 "fit_seconds": fit_seconds,
                 "n": recommend[1],
@@ -367,4 +365,4 @@ def _fold_in(shop: Shop, recommender: str | None, seed: int) -> FoldInALS | str:
         return "needs the 'implicit' package (pip install 'implicit>=0.7.2')"
     if shop.orders is None or shop.orders.empty or s.PRODUCT_ID not in shop.orders.columns:
         return "no order lines with product ids in the fitted sample"
-    return FoldInALS(random_state=seed).fit(shop.orders)
+    return FoldInALS(ALSSettings(seed=seed)).fit(shop.orders)

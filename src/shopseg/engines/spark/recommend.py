@@ -28,7 +28,6 @@ product_id, score, reason.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +35,7 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
+from shopseg.recommend.fold_in import ALSSettings
 from shopseg.recommend.topn import ranks, top_unbought
 
 if TYPE_CHECKING:
@@ -45,15 +45,8 @@ if TYPE_CHECKING:
 REASON = "customers with similar purchases bought it (ALS on Spark)"
 
 
-@dataclass(frozen=True)
-class SparkALS:
-    """Settings of the ALS fit (the local ``als`` recommender's defaults where they exist)."""
-
-    factors: int = 32
-    regularization: float = 0.05
-    alpha: float = 10.0
-    iterations: int = 10
-    seed: int = 0
+#: The ALS settings, shared with the chunked engine's fold-in (one set of numbers for both engines).
+SparkALS = ALSSettings
 
 
 def purchase_counts(orders: DataFrame) -> DataFrame:
