@@ -143,6 +143,20 @@ def test_saved_recommender_gives_the_same_recommendations(run_dir: Path) -> None
     pd.testing.assert_frame_equal(again, expected, check_dtype=False)
 
 
+def test_the_run_saves_als_factors_that_recommend_to_new_customers(run_dir: Path, shop_files) -> None:
+    from shopseg.recommend.fold_in import FoldInALS
+
+    assert not list(run_dir.glob("model/fold_in/*.pkl"))
+    model = FoldInALS.load(run_dir / "model" / "fold_in")
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["recommend"]["fold_in"]["products"] == len(model.product_ids_) > 0
+    orders = pd.read_csv(shop_files["orders"], dtype={"customer_id": str, "product_id": str})
+    orders = orders.assign(is_return=orders["quantity"] < 0)
+    one = orders[orders["customer_id"] == orders["customer_id"].iloc[0]]
+    recommended = model.recommend(one, n=N)
+    assert len(recommended) == N and not set(recommended["product_id"]) & set(one["product_id"])
+
+
 def test_html_report_escapes_product_titles(run_dir: Path, tmp_path: Path) -> None:
     from shopseg.report import build_report
 

@@ -26,6 +26,8 @@ from shopseg.ingest import load_shop
 from shopseg.ingest.load import ROLES, require_customers
 from shopseg.pipeline import Segmenter, StepCallback
 from shopseg.recommend import RecommendationResult, check_recommender, recommend_step
+from shopseg.recommend.als import implicit_available
+from shopseg.recommend.fold_in import ALSSettings, FoldInALS
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.shop import Shop
 from shopseg.value import predictive_validity
@@ -113,10 +115,28 @@ def recommend_customers(
         random_state=segmenter.random_state,
         product_vectors=text.product_vectors() if text is not None else None,
     )
+    result.fold_in = fold_in_model(shop, segmenter.random_state, result.report)
     timings["recommend"] = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("recommend", "end")
     return result
+
+
+def fold_in_model(shop: Shop, seed: int, report: dict[str, object]) -> FoldInALS | None:
+    """ALS factors that recommend to customers the run has never seen (the API's ``/assign``), or None.
+
+    Fitted on every purchase line; skipped, with a note, without ``implicit`` or purchases.
+    """
+    if not implicit_available() or shop.orders is None or s.PRODUCT_ID not in shop.orders.columns:
+        return None
+    try:
+        started = time.perf_counter()
+        model = FoldInALS(ALSSettings(seed=int(seed))).fit(shop.orders)
+    except ShopsegError as error:
+        report.setdefault("notes", []).append(f"no recommendations for new customers: {error}")
+        return None
+    report["fold_in"] = {"products": len(model.product_ids_), "seconds": round(time.perf_counter() - started, 3)}
+    return model
 
 
 def recommend_record(record: dict[str, object], result: RecommendationResult | None, private: bool = False) -> None:

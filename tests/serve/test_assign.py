@@ -71,3 +71,35 @@ def test_dates_out_of_range_are_a_clear_422(client: TestClient, headers: dict[st
     assert response.status_code == 422 and "out of range" in response.json()["detail"]
     bad_reference = client.post("/assign", json={**body, "reference_ts": "soon"}, headers=headers)
     assert bad_reference.status_code == 422 and "reference_ts" in bad_reference.json()["message"]
+
+
+def test_assign_recommends_unbought_products_when_the_run_has_als_factors(
+    run_copy: Path, app_factory, headers: dict[str, str], customer_history: Callable[..., dict[str, Any]]
+) -> None:
+    import duckdb
+
+    from shopseg.recommend.fold_in import FoldInALS
+
+    connection = duckdb.connect(str(run_copy / "shopseg.duckdb"), read_only=True)
+    orders = connection.execute("SELECT * FROM orders").df()
+    connection.close()
+    FoldInALS().fit(orders).save(run_copy / "model" / "fold_in")  # what a run with recommendations writes
+    client = app_factory(run_copy)
+
+    customer_id = str(orders["customer_id"].iloc[0])
+    body = client.post("/assign", json={**customer_history(customer_id), "recommend_n": 4}, headers=headers).json()
+    recommended = body["recommendations"]
+    assert [r["rank"] for r in recommended] == [1, 2, 3, 4]
+    bought = set(orders.loc[orders["customer_id"] == customer_id, "product_id"])
+    assert not {r["product_id"] for r in recommended} & bought
+    assert all(r["title"] and r["reason"] for r in recommended)
+    assert [r["score"] for r in recommended] == sorted((r["score"] for r in recommended), reverse=True)
+    none = client.post("/assign", json={**customer_history(customer_id), "recommend_n": 0}, headers=headers).json()
+    assert none["recommendations"] is None
+
+
+def test_assign_says_null_recommendations_when_the_run_has_no_als_factors(
+    client: TestClient, headers: dict[str, str], customer_history: Callable[..., dict[str, Any]], run_dir: Path
+) -> None:
+    customer_id = str(pd.read_parquet(run_dir / "segments.parquet")["customer_id"].iloc[0])
+    assert client.post("/assign", json=customer_history(customer_id), headers=headers).json()["recommendations"] is None

@@ -29,6 +29,8 @@ BEST_SELLERS = "best_sellers"
 RECOMMENDATIONS_FILE = "recommendations.parquet"
 EVALUATION_FILE = "recommendations_eval.json"
 MODEL_FOLDER = Path("model") / "recommend"
+#: ALS factors for new customers (``POST /assign``): fold_in.json + fold_in.safetensors.
+FOLD_IN_FOLDER = Path("model") / "fold_in"
 SEGMENT_TOP_COLUMNS = (
     s.SEGMENT_ID,
     s.SEGMENT_NAME,
@@ -88,9 +90,11 @@ def recommendation_tables(
 
 
 def write_recommendations(folder: Path, result: RecommendationResult) -> None:
-    """recommendations.parquet, recommendations_eval.json and model/recommend/ into ``folder``."""
+    """recommendations.parquet, recommendations_eval.json, model/recommend/ and model/fold_in/ into ``folder``."""
     result.frame.to_parquet(folder / RECOMMENDATIONS_FILE, index=False)
     evaluation = {"model": result.report.get("model"), **result.evaluation_dict()}
     (folder / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2, default=str))
     if result.model is not None:
         save_recommender(result.model, folder / MODEL_FOLDER)
+    if result.fold_in is not None:
+        result.fold_in.save(folder / FOLD_IN_FOLDER)

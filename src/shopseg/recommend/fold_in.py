@@ -15,6 +15,10 @@ the standard answer for implicit-feedback ALS (Hu, Koren & Volinsky 2008), by th
   their exact top ``n`` products not yet bought come from
   :func:`~shopseg.recommend.topn.top_unbought`.
 
+The same model answers ``POST /assign`` of the API: a new customer's order lines are folded
+in and their recommendations come back with their segment. :meth:`FoldInALS.save` writes
+``fold_in.json`` (settings, product ids) and ``fold_in.safetensors`` (the factors); never pickle.
+
 So the products and their factors are the same for every chunk, a customer's
 recommendations do not depend on who else is in their chunk, and memory is bounded by the
 chunk. Products nobody in the sample bought have no factors: they are not recommended and
@@ -23,7 +27,9 @@ their lines do not inform a customer's factors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
 
 REASON = "customers with similar purchases bought it (ALS)"
+JSON_FILE, ARRAYS_FILE = "fold_in.json", "fold_in.safetensors"
+FORMAT_VERSION = 1
 
 
 def purchase_lines(orders: pd.DataFrame) -> pd.DataFrame:
@@ -142,3 +150,42 @@ class FoldInALS:
                 "reason": REASON,
             }
         )
+
+    # --- persistence: JSON + safetensors, never pickle ---------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """Write ``fold_in.json`` and ``fold_in.safetensors`` into ``folder``; returns the JSON path."""
+        from safetensors.numpy import save_file
+
+        if len(self.product_ids_) == 0:
+            raise ShopsegError("This FoldInALS is not fitted yet: nothing to save.")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file({"product_factors": np.ascontiguousarray(self.product_factors_)}, folder / ARRAYS_FILE)
+        document = {
+            "format_version": FORMAT_VERSION,
+            "settings": asdict(self.settings),
+            "product_ids": [str(p) for p in self.product_ids_],
+        }
+        path = folder / JSON_FILE
+        path.write_text(json.dumps(document))
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> FoldInALS:
+        """A fitted model from a folder written by :meth:`save`."""
+        from safetensors.numpy import load_file
+
+        folder = Path(folder)
+        path = folder / JSON_FILE
+        if not path.exists() or not (folder / ARRAYS_FILE).exists():
+            raise ShopsegError(f"{folder}: no {JSON_FILE} + {ARRAYS_FILE} here; it was not written by FoldInALS.save.")
+        document = json.loads(path.read_text())
+        if document.get("format_version") != FORMAT_VERSION:
+            raise ShopsegError(f"{path}: format version {document.get('format_version')} is not supported.")
+        model = cls(ALSSettings(**document["settings"]))
+        model.product_ids_ = np.array(document["product_ids"], dtype=object)
+        model.product_factors_ = np.asarray(load_file(str(folder / ARRAYS_FILE))["product_factors"], dtype=np.float32)
+        if model.product_factors_.shape[0] != len(model.product_ids_):
+            counts = f"{len(model.product_ids_)} product ids but {len(model.product_factors_)} rows of factors"
+            raise ShopsegError(f"{folder}: {counts}.")
+        return model

@@ -27,6 +27,7 @@ from shopseg.errors import ShopsegError
 from shopseg.recommend.als import NEEDS_IMPLICIT, implicit_available
 from shopseg.recommend.base import Recommender, Segments, SegmentsAt, empty_recommendations, top_n
 from shopseg.recommend.evaluate import DEFAULT_MODELS, Evaluation, evaluate_recommenders
+from shopseg.recommend.fold_in import FoldInALS
 from shopseg.recommend.interactions import Interactions, build_interactions
 from shopseg.recommend.registry import RECOMMENDERS, make_recommender
 from shopseg.shop import Shop
@@ -41,13 +42,16 @@ class RecommendationResult:
     ``per_segment_top``: segment id -> best sellers (product_id, title, category, buyers,
     share, lift); ``evaluation``: the time-split table (None when skipped); ``model``: the
     recommender fitted on all data (None when nothing could be fitted); ``report``: model,
-    parameters, hybrid weights, repeat categories, counts, timings and notes, for run.json."""
+    parameters, hybrid weights, repeat categories, counts, timings and notes, for run.json;
+    ``fold_in``: ALS factors that recommend to new customers from their order lines."""
 
     frame: pd.DataFrame
     per_segment_top: dict[Any, list[dict[str, Any]]]
     evaluation: Evaluation | None
     model: Recommender | None
     report: dict[str, Any] = field(default_factory=dict)
+    #: ALS product factors for customers the model has never seen (``POST /assign``), when fitted.
+    fold_in: FoldInALS | None = None
 
     def evaluation_dict(self) -> dict[str, Any]:
         """What ``recommendations_eval.json`` holds."""

@@ -5,7 +5,9 @@ an uploaded file (:func:`~shopseg.ingest.validate.check_table`: dates, numbers, 
 then :func:`~shopseg.features.build_features` with the run's product table (for category
 shares) *as of the run's reference time* -- so "days since the last order" means what it
 meant when the model was fitted -- and finally :meth:`Segmenter.predict
-<shopseg.pipeline.Segmenter.predict>`. Reviews and browsing events are optional; without
+<shopseg.pipeline.Segmenter.predict>`. When the run saved ALS factors (``model/fold_in/``), the
+customer is folded in and their top products not yet bought come back too
+(:class:`~shopseg.recommend.fold_in.FoldInALS`). Reviews and browsing events are optional; without
 them the customer's engagement features read as zero, as for a customer who has none.
 
 A line the checks reject makes the whole request a 422 naming the line, column and
@@ -99,6 +101,9 @@ class AssignRequest(BaseModel):
         description="The 'now' recency is measured from. Default: the run's reference time, so features "
         "mean what they meant when the model was fitted.",
     )
+    recommend_n: int = Field(
+        default=10, ge=0, le=100, description="Products to recommend from the order lines (0: none)."
+    )
 
 
 class AssignResponse(BaseModel):
@@ -111,6 +116,11 @@ class AssignResponse(BaseModel):
     features: dict[str, float]
     lines_used: dict[str, int]
     notes: list[str]
+    recommendations: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Products not bought yet, best first (ALS factors of the run, this customer folded in); "
+        "null when the run has no such model.",
+    )
 
 
 class LinesRejected(ShopsegError):
@@ -179,6 +189,11 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
     if reference is not None and "recency_days" in features:
         features["recency_days"] = features["recency_days"].clip(lower=0.0)
     segment_id = int(run.segmenter.predict(features, shop).iloc[0])
+    recommendations = None
+    if run.fold_in is not None and request.recommend_n > 0:
+        recommendations = run.titled(run.fold_in.recommend(orders, n=request.recommend_n))
+        if not recommendations:
+            notes.append("no recommendations: none of the products bought is known to the run's recommender")
     names = {**run.segment_names(), UNASSIGNED: "Unassigned"}
     summary = [c for c in (*SUMMARY_COLUMNS, *run.segmenter.scaler_.columns_) if c in features]
     return AssignResponse(
@@ -189,4 +204,5 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
         features={c: round(float(features[c].iloc[0]), 6) for c in dict.fromkeys(summary)},
         lines_used={"orders": len(orders), "reviews": len(request.reviews), "events": len(request.events)},
         notes=notes,
+        recommendations=recommendations,
     )

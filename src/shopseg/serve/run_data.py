@@ -24,8 +24,10 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
+from shopseg.export.recommendations import FOLD_IN_FOLDER
 from shopseg.features.sql import quote
 from shopseg.pipeline import Segmenter
+from shopseg.recommend.fold_in import FoldInALS
 
 STORE = "shopseg.duckdb"
 RECOMMENDATIONS = "recommendations.parquet"
@@ -44,7 +46,8 @@ class RunData:
     segments.parquet plus ``last_order_date`` (reference time minus recency) when recency is
     known; ``profiles``: {segment id: profile dict}; ``record``: run.json;
     ``recommendations``: customer_id, rank, product_id, score, reason sorted by customer
-    and rank, or None.
+    and rank, or None; ``fold_in``: the ALS factors that recommend to new customers
+    (``model/fold_in/``), or None for runs without them.
     """
 
     run_dir: Path
@@ -56,6 +59,7 @@ class RunData:
     products: pd.DataFrame | None = None
     titles: dict[str, str] = field(default_factory=dict)
     recommendations: pd.DataFrame | None = None
+    fold_in: FoldInALS | None = None
     _recommendation_keys: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -91,6 +95,8 @@ class RunData:
             titles=product_titles(products),
         )
         data._load_recommendations()
+        if (run_dir / FOLD_IN_FOLDER).is_dir():
+            data.fold_in = FoldInALS.load(run_dir / FOLD_IN_FOLDER)
         return data
 
     def _load_recommendations(self) -> None:
@@ -118,6 +124,14 @@ class RunData:
         except (KeyError, TypeError):
             return None
 
+    def titled(self, table: pd.DataFrame) -> list[dict[str, Any]]:
+        """Recommendation rows (without customer_id) as JSON-ready dicts, with product titles when known."""
+        records = [jsonable(row) for row in table.drop(columns=[s.CUSTOMER_ID], errors="ignore").to_dict("records")]
+        for row in records:
+            if row.get(s.PRODUCT_ID) in self.titles:
+                row.setdefault(s.TITLE, self.titles[row[s.PRODUCT_ID]])
+        return records
+
     def recommendations_for(self, customer_id: str) -> list[dict[str, Any]] | None:
         """The customer's recommendations by rank ([] when none); None when the run has none at all."""
         if self.recommendations is None or self._recommendation_keys is None:
@@ -125,12 +139,7 @@ class RunData:
         keys = self._recommendation_keys
         start = int(np.searchsorted(keys, customer_id, side="left"))
         stop = int(np.searchsorted(keys, customer_id, side="right"))
-        rows = self.recommendations.iloc[start:stop].drop(columns=[s.CUSTOMER_ID])
-        records = [jsonable(row) for row in rows.to_dict("records")]
-        for row in records:
-            if row.get(s.PRODUCT_ID) in self.titles:
-                row.setdefault(s.TITLE, self.titles[row[s.PRODUCT_ID]])
-        return records
+        return self.titled(self.recommendations.iloc[start:stop])
 
 
 def product_titles(products: pd.DataFrame | None) -> dict[str, str]:
