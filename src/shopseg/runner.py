@@ -273,7 +273,7 @@ def check_run_options(options: dict[str, Any]) -> None:
 
 #: Adds to a run before it is written: gets the fitted segmenter and the run record (which it
 #: may extend) and returns a writer of extra files into the run folder (or None).
-RunExtension = Callable[[Segmenter, dict[str, object]], Callable[[Path], None] | None]
+RunExtension = Callable[[Segmenter, dict[str, object], RecommendationResult | None], Callable[[Path], None] | None]
 
 
 def segment_shop(
@@ -364,7 +364,7 @@ def segment_shop(
     recommendations = recommend_customers(shop, segmenter, recommender, recommend_n, timings, on_step)
     record = run_record(shop, segmenter, config, timings)
     recommend_record(record, recommendations, private=bool(dp_epsilon))
-    extra_writer = extension(segmenter, record) if extension is not None else None
+    extra_writer = extension(segmenter, record, recommendations) if extension is not None else None
     if on_step:
         on_step("write", "start")
     write_started = time.perf_counter()

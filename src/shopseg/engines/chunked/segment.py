@@ -58,8 +58,8 @@ from shopseg.ingest import load_shop
 from shopseg.ingest.load import file_sha256, require_customers
 from shopseg.ingest.validate import QUARANTINE_COLUMNS
 from shopseg.pipeline import Segmenter
-from shopseg.recommend.als import implicit_available
-from shopseg.recommend.fold_in import ALSSettings, FoldInALS
+from shopseg.recommend import RecommendationResult
+from shopseg.recommend.fold_in import FoldInALS
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.runner import RunResult, check_run_options, pop_input_paths, segment_shop
 from shopseg.shop import FileReport, Shop
@@ -226,10 +226,12 @@ def segment_in_chunks(
         if on_step:
             on_step("read", "end")
 
-        def place_everybody(segmenter: Segmenter, record: dict[str, object]) -> Any:
+        def place_everybody(segmenter: Segmenter, record: dict[str, object], recommended: Any) -> Any:
+            fold_in = _fold_in(recommend[0], recommended)
             return _place(
-                segmenter, record, shop, parts, (products, product_shop), read, work, fitted_buckets, on_step, recommend
-            )
+                segmenter, record, shop, parts, (products, product_shop), read, work, fitted_buckets, on_step,
+                (fold_in, recommend[1]),
+            )  # fmt: skip
 
         result = segment_shop(
             shop,
@@ -254,7 +256,7 @@ def _place(
     work: Path,
     fitted_buckets: int,
     on_step: Any,
-    recommend: tuple[str | None, int] = (None, 10),
+    recommend: tuple[FoldInALS | str, int] = ("turned off (--no-recommend)", 10),
 ) -> Any:
     """Place every chunk's customers with the fitted model; returns the writer of the run's extra files."""
     if on_step:
@@ -268,9 +270,7 @@ def _place(
     fitted = segmenter.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
     scorer = segmenter.value_.scorer if segmenter.value_ is not None else None
     same = compared = 0
-    fold_started = time.perf_counter()
-    recommender = _fold_in(shop, recommend[0], int(segmenter.random_state))
-    fit_seconds = round(time.perf_counter() - fold_started, 3)
+    recommender = recommend[0]
     recommended: dict[str, float] = {"customers": 0, "rows": 0, "seconds": 0.0}
     if isinstance(recommender, FoldInALS):
         (work / RECOMMENDATIONS).mkdir()
@@ -326,7 +326,6 @@ def _place(
                 "model": "ALS fitted on the sample, every customer folded in (implicit)",
                 **asdict(recommender.settings),
                 "products": len(recommender.product_ids_),
-                "fit_seconds": fit_seconds,
                 "n": recommend[1],
                 **recommended,
                 "output": RECOMMENDATIONS,
@@ -357,12 +356,10 @@ def _place(
     return write
 
 
-def _fold_in(shop: Shop, recommender: str | None, seed: int) -> FoldInALS | str:
-    """ALS product factors from the fitted sample's purchases, or why there are none."""
-    if recommender is None:
+def _fold_in(recommender: str | None, recommended: RecommendationResult | None) -> FoldInALS | str:
+    """The ALS factors the recommend step fitted on the sample (``model/fold_in``), or why there are none."""
+    if recommender is None or recommended is None:
         return "turned off (--no-recommend)"
-    if not implicit_available():
-        return "needs the 'implicit' package (pip install 'implicit>=0.7.2')"
-    if shop.orders is None or shop.orders.empty or s.PRODUCT_ID not in shop.orders.columns:
-        return "no order lines with product ids in the fitted sample"
-    return FoldInALS(ALSSettings(seed=seed)).fit(shop.orders)
+    if recommended.fold_in is None:
+        return "no ALS factors: they need the 'implicit' package and purchases with product ids"
+    return recommended.fold_in

@@ -201,7 +201,7 @@ def segment_with_spark(
     if on_step:
         on_step("read", "end")
 
-    def place_everybody(segmenter: Segmenter, record: dict[str, object]) -> Any:
+    def place_everybody(segmenter: Segmenter, record: dict[str, object], _recommended: Any) -> Any:
         step = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="shopseg-spark-model-") as tmp:
             segmenter.save(Path(tmp) / "model")
