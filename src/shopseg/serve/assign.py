@@ -119,7 +119,7 @@ class AssignResponse(BaseModel):
     recommendations: list[dict[str, Any]] | None = Field(
         default=None,
         description="Products not bought yet, best first (ALS factors of the run, this customer folded in); "
-        "null when the run has no such model.",
+        "null when the run has no such model or the server lacks the 'implicit' package.",
     )
 
 

@@ -27,6 +27,7 @@ from shopseg.errors import ShopsegError
 from shopseg.export.recommendations import FOLD_IN_FOLDER
 from shopseg.features.sql import quote
 from shopseg.pipeline import Segmenter
+from shopseg.recommend.als import implicit_available
 from shopseg.recommend.fold_in import FoldInALS
 
 STORE = "shopseg.duckdb"
@@ -95,7 +96,7 @@ class RunData:
             titles=product_titles(products),
         )
         data._load_recommendations()
-        if (run_dir / FOLD_IN_FOLDER).is_dir():
+        if (run_dir / FOLD_IN_FOLDER).is_dir() and implicit_available():  # folding in needs implicit
             data.fold_in = FoldInALS.load(run_dir / FOLD_IN_FOLDER)
         return data
 
