@@ -60,7 +60,6 @@ from shopseg.ingest.validate import QUARANTINE_COLUMNS
 from shopseg.pipeline import Segmenter
 from shopseg.recommend import RecommendationResult
 from shopseg.recommend.fold_in import FoldInALS
-from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.runner import RunResult, check_run_options, pop_input_paths, segment_shop
 from shopseg.shop import FileReport, Shop
 
@@ -207,7 +206,7 @@ def segment_in_chunks(
     read = {"date_format": options.pop("date_format", None), "pseudonymise_key": options.pop("pseudonymise_key", None)}
     on_step = options.get("on_step")
     seed = int(options.get("seed", 0))
-    recommend = (options.get("recommender", DEFAULT_RECOMMENDER), int(options.get("recommend_n", 10)))
+    recommend_n = int(options.get("recommend_n", 10))
     anchor = out_dir.parent if out_dir.parent.exists() else Path.cwd()
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-chunks-", dir=work_dir or anchor))
     try:
@@ -227,10 +226,9 @@ def segment_in_chunks(
             on_step("read", "end")
 
         def place_everybody(segmenter: Segmenter, record: dict[str, object], recommended: Any) -> Any:
-            fold_in = _fold_in(recommend[0], recommended)
             return _place(
                 segmenter, record, shop, parts, (products, product_shop), read, work, fitted_buckets, on_step,
-                (fold_in, recommend[1]),
+                (_fold_in(recommended), recommend_n),
             )  # fmt: skip
 
         result = segment_shop(
@@ -356,9 +354,9 @@ def _place(
     return write
 
 
-def _fold_in(recommender: str | None, recommended: RecommendationResult | None) -> FoldInALS | str:
+def _fold_in(recommended: RecommendationResult | None) -> FoldInALS | str:
     """The ALS factors the recommend step fitted on the sample (``model/fold_in``), or why there are none."""
-    if recommender is None or recommended is None:
+    if recommended is None:
         return "turned off (--no-recommend)"
     if recommended.fold_in is None:
         return "no ALS factors: they need the 'implicit' package and purchases with product ids"
