@@ -87,3 +87,36 @@ def test_two_level_and_map_columns_when_the_model_has_them(tmp_path: Path) -> No
     table = assign_customers(tmp_path / "run", shop, segmenter=model)
     np.testing.assert_allclose(table[["map_x", "map_y"]].to_numpy(), model.map_.coordinates_)
     np.testing.assert_array_equal(table["sub_segment_id"].to_numpy(), model.sub_segmenter_.sub_labels_)
+
+
+def test_assign_cli_recommends_unbought_products_to_new_customers(tmp_path: Path) -> None:
+    pytest.importorskip("implicit")
+    from typer.testing import CliRunner
+
+    from shopseg.cli.app import app
+    from shopseg.runner import run_segmentation
+
+    generated_shop = generate_shop(700, seed=8)
+    orders = generated_shop.orders
+    ids = orders[s.CUSTOMER_ID].unique()
+    new_ids = set(ids[::5])
+    paths = write_shop(generated_shop, tmp_path / "shop")
+    old_orders, new_orders = tmp_path / "old.csv", tmp_path / "new.csv"
+    orders[~orders[s.CUSTOMER_ID].isin(new_ids)].to_csv(old_orders, index=False)
+    orders[orders[s.CUSTOMER_ID].isin(new_ids)].to_csv(new_orders, index=False)
+    run_segmentation(
+        tmp_path / "run", orders=old_orders, products=paths["products"], k=4, value=False, stability_refits=0
+    )
+
+    command = ["assign", "--model", tmp_path / "run", "--orders", new_orders, "--recommend-n"]
+    result = CliRunner().invoke(app, [str(a) for a in [*command, "3", "--out", tmp_path / "a"]])
+    assert result.exit_code == 0, result.output
+    recommended = pd.read_parquet(tmp_path / "a" / "recommendations.parquet")
+    assert set(recommended[s.CUSTOMER_ID]) <= new_ids and recommended[s.CUSTOMER_ID].nunique() > 0.9 * len(new_ids)
+    assert (recommended.groupby(s.CUSTOMER_ID).size() == 3).all()
+    bought = set(zip(orders[s.CUSTOMER_ID], orders[s.PRODUCT_ID], strict=True))
+    assert not any(pair in bought for pair in zip(recommended[s.CUSTOMER_ID], recommended[s.PRODUCT_ID], strict=True))
+    assert (tmp_path / "a" / "recommendations.csv").exists()
+
+    assert CliRunner().invoke(app, [str(a) for a in [*command, "0", "--out", tmp_path / "b"]]).exit_code == 0
+    assert not (tmp_path / "b" / "recommendations.parquet").exists()

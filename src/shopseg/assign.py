@@ -14,6 +14,11 @@ The returned table has one row per customer of ``shop``: ``customer_id``, ``segm
 ``sub_segment_id`` when the model has a two-level split (``segmenter.sub_segmenter_``, a
 :class:`~shopseg.cluster.SubSegmenter`) and ``map_x`` / ``map_y`` when it has a map
 (``segmenter.map_``, a :class:`~shopseg.cluster.CustomerMap`).
+
+``recommend_new_customers(run_dir, shop)`` recommends products to the same new customers when
+the run saved ALS factors (``model/fold_in/``, written when recommendations were on): each
+customer's purchases are folded in and their top products not yet bought come back
+(:class:`~shopseg.recommend.fold_in.FoldInALS`), as ``POST /assign`` of the API does.
 """
 
 from __future__ import annotations
@@ -71,3 +76,19 @@ def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | 
         coordinates = model.map_.transform(matrix)
         table["map_x"], table["map_y"] = coordinates[:, 0], coordinates[:, 1]
     return table
+
+
+def recommend_new_customers(run_dir: str | Path, shop: Shop, n: int = 10) -> pd.DataFrame | None:
+    """Top ``n`` unbought products per new customer from the run's saved ALS factors; None without them.
+
+    None when the run has no ``model/fold_in/`` (recommendations were off) or the ``implicit``
+    package is not installed here, or the new files have no order lines.
+    """
+    from shopseg.export.recommendations import FOLD_IN_FOLDER
+    from shopseg.recommend.als import implicit_available
+    from shopseg.recommend.fold_in import FoldInALS
+
+    folder = Path(run_dir) / FOLD_IN_FOLDER
+    if not folder.is_dir() or not implicit_available() or shop.orders is None or shop.orders.empty:
+        return None
+    return FoldInALS.load(folder).recommend(shop.orders, n=n)

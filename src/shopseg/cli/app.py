@@ -448,9 +448,17 @@ def assign(
     ] = "local",
     spark_master: SparkMasterOpt = "local[*]",
     spark_conf: SparkConfOpt = None,
+    recommend_n: Annotated[
+        int,
+        typer.Option(
+            "--recommend-n",
+            min=0,
+            help="Products recommended per new customer from the run's ALS factors (0: none; local engine).",
+        ),
+    ] = 10,
 ) -> None:
     """Place new customers into a saved run's segments, without refitting."""
-    from shopseg.assign import assign_customers
+    from shopseg.assign import assign_customers, recommend_new_customers
     from shopseg.export.run_folder import prepare_output, write_atomically
     from shopseg.export.safe_csv import write_safe_csv
 
@@ -459,6 +467,7 @@ def assign(
     inputs.pop("_settings")
     prepare_output(out)
     checked: dict = {}
+    recommended = None
     if engine == "spark":
         from shopseg.engines.spark.assign import assign_files_with_spark, assign_with_spark
         from shopseg.engines.spark.reading import is_parquet
@@ -474,11 +483,16 @@ def assign(
         else:
             table = assign_with_spark(model, load_shop(**inputs), **settings)
     else:
-        table = assign_customers(model, load_shop(**inputs))
+        new_shop = load_shop(**inputs)
+        table = assign_customers(model, new_shop)
+        recommended = recommend_new_customers(model, new_shop, n=recommend_n) if recommend_n > 0 else None
 
     def write(folder: Path) -> None:
         table.to_parquet(folder / "assignments.parquet", index=False)
         write_safe_csv(table, folder / "assignments.csv")
+        if recommended is not None:
+            recommended.to_parquet(folder / "recommendations.parquet", index=False)
+            write_safe_csv(recommended, folder / "recommendations.csv")
         for role, read in checked.items():  # rows Spark rejected, with their reasons
             if read.counts["quarantined"]:
                 read.rejected.write.parquet(str(folder / f"quarantine_{role}.parquet"))
@@ -495,6 +509,11 @@ def assign(
             f"{c['guests']:,} guest rows"
         )
     console.print(f"{len(table):,} customers assigned; written to {_escape(str(out))}/assignments.parquet and .csv")
+    if recommended is not None:
+        console.print(
+            f"{recommended['customer_id'].nunique():,} customers got recommendations "
+            f"(ALS factors of the run): recommendations.parquet and .csv"
+        )
 
 
 @app.command()
