@@ -92,6 +92,28 @@ def test_chunked_run_equals_the_local_run_when_the_sample_is_the_shop(tmp_path) 
     assert "Chunked: fitted on 500 of 500 customers" in " ".join(result.output.split())
 
 
+def test_chunked_reads_columns_renamed_by_map_as_the_local_engine_does(tmp_path) -> None:
+    paths = write_shop(generate_shop(300, seed=38), tmp_path / "shop")
+    orders = pd.read_csv(paths["orders"], dtype=str).rename(
+        columns={"customer_id": "Client", "ts": "InvoiceDate", "amount": "Total"}
+    )
+    orders["amount"] = "not a number"  # a column of the canonical name gives way to the mapped one
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    mapping = "customer_id=Client,ts=InvoiceDate,amount=Total"
+    args = ["segment", "--orders", str(tmp_path / "orders.csv"), "--products", str(paths["products"]), "--map", mapping]
+    args += ["--k", "3", "--no-value", "--no-text", "--no-recommend", "--stability-refits", "0"]
+    for engine, extra in (("local", []), ("chunked", ["--chunk", "100"])):
+        result = CliRunner().invoke(app, [*args, "--engine", engine, *extra, "--out", str(tmp_path / engine)])
+        assert result.exit_code == 0, result.output
+    local, chunked = (pd.read_parquet(tmp_path / run / "segments.parquet") for run in ("local", "chunked"))
+    pd.testing.assert_frame_equal(chunked.set_index("customer_id"), local.set_index("customer_id"))
+
+    wrong = [*args[:6], "customer_id=Kunde", "--engine", "chunked", "--out", str(tmp_path / "x")]
+    wrong = CliRunner().invoke(app, wrong)
+    assert isinstance(wrong.exception, InputError)  # the console entry point prints it and exits 2
+    assert "Kunde" in str(wrong.exception) and "orders.csv" in str(wrong.exception)
+
+
 def test_chunked_run_fits_a_seeded_sample_and_places_everybody(tmp_path) -> None:
     paths = write_shop(generate_shop(900, seed=33), tmp_path / "shop")  # CSV, read by DuckDB as text
     _with_bad_rows(paths["orders"])

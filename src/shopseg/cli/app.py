@@ -277,8 +277,10 @@ def segment(
     if engine == "chunked":
         from shopseg.engines.chunked.segment import segment_in_chunks
 
-        if any([inputs.pop("format"), inputs.pop("mapping")]):
-            raise ConfigError("--engine chunked reads canonical columns: --format and --map need the local engine.")
+        if inputs.pop("format"):
+            raise ConfigError(
+                "--engine chunked reads canonical columns (or renamed by --map): --format needs the local engine."
+            )
         settings_chunked = {"fit_sample": fit_sample, "chunk": chunk}
 
         def run(out: Path, **options: object) -> object:

@@ -45,7 +45,11 @@ def file_sha256(path: Path) -> str:
 
 
 def apply_mapping(raw: RawTable, mapping: dict[str, str]) -> None:
-    """Rename the file's columns to canonical names: ``mapping`` is {canonical: file column}."""
+    """Rename the file's columns to canonical names: ``mapping`` is {canonical: file column}.
+
+    A column that already has a mapped canonical name (and is not itself mapped) gives way:
+    the user's mapping says which column holds that value.
+    """
     if not mapping:
         return
     missing = [source for source in mapping.values() if source not in raw.frame.columns]
@@ -54,7 +58,11 @@ def apply_mapping(raw: RawTable, mapping: dict[str, str]) -> None:
             f"{raw.path}: the mapping names column '{missing[0]}', which the file does not have "
             f"(its columns: {', '.join(raw.columns[:15])})."
         )
-    raw.frame = raw.frame.rename(columns={source: canonical for canonical, source in mapping.items()})
+    sources = set(mapping.values())
+    shadowed = [c for c in mapping if c in raw.frame.columns and c not in sources]
+    raw.frame = raw.frame.drop(columns=shadowed).rename(
+        columns={source: canonical for canonical, source in mapping.items()}
+    )
 
 
 def drop_duplicate_lines(raw: RawTable) -> int:

@@ -1,7 +1,7 @@
 """Split a shop's files into chunks of customers with DuckDB, out of core.
 
 The chunked engine never holds a whole shop in memory: DuckDB reads the input files
-(canonical Parquet files or folders of part files, or canonical CSV) and writes every
+(Parquet files or folders of part files, or CSV; canonical columns, or renamed by ``--map``) and writes every
 per-customer table (orders, reviews, events, customers) as hive-partitioned Parquet, one
 folder per *bucket* = ``hash(customer_id, seed) mod buckets``. DuckDB streams the files
 and spills to its temp directory, so its memory stays under ``memory_limit`` whatever the
@@ -35,21 +35,43 @@ PER_CUSTOMER = ("orders", "customers", "reviews", "events")
 BUCKET = "bucket"
 
 
-def source_sql(path: Path) -> str:
-    """A DuckDB table expression over one input, with each row's file line as ``__line__``."""
+def source_sql(path: Path, mapping: dict[str, str] | None = None) -> str:
+    """A DuckDB table expression over one input, with each row's file line as ``__line__``.
+
+    ``mapping`` ({canonical column: file column}, the loader's ``--map``) renames the file's
+    columns; a canonical column the file also has under that name gives way to the mapped one.
+    """
     if is_parquet(path):
         pattern = str(path / "*.parquet") if path.is_dir() else str(path)
-        return (
+        source = (
             f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {quote(LINE)} "
             f"FROM read_parquet({sql_literal(pattern)}, file_row_number = true))"
         )
-    if path.is_dir():
+    elif path.is_dir():
         raise InputError(path, "is a folder without .parquet files.", hint="Point to a CSV or Parquet file.")
-    # Text: every field as text (the loader types it); the header is line 1 of the file.
-    return (
-        f"(SELECT *, row_number() OVER () + 1 AS {quote(LINE)} "
-        f"FROM read_csv({sql_literal(str(path))}, all_varchar = true, header = true))"
-    )
+    else:  # text: every field as text (the loader types it); the header is line 1 of the file
+        source = (
+            f"(SELECT *, row_number() OVER () + 1 AS {quote(LINE)} "
+            f"FROM read_csv({sql_literal(str(path))}, all_varchar = true, header = true))"
+        )
+    if not mapping:
+        return source
+    connection = duckdb.connect()
+    try:
+        columns = _columns(connection, source, path)
+    finally:
+        connection.close()
+    missing = [column for column in mapping.values() if column not in columns]
+    if missing:
+        raise InputError(
+            path,
+            f"the mapping names column '{missing[0]}', which the file does not have "
+            f"(its columns: {', '.join(c for c in columns if c != LINE)}).",
+            hint="Check the spelling in --map (CANONICAL=COLUMN).",
+        )
+    dropped = sorted({*mapping.values(), *(c for c in mapping if c in columns)})  # mapped sources, shadowed names
+    renamed = ", ".join(f"{quote(column)} AS {quote(canonical)}" for canonical, column in mapping.items())
+    return f"(SELECT * EXCLUDE ({', '.join(quote(c) for c in dropped)}), {renamed} FROM {source})"
 
 
 def sql_literal(text: str) -> str:
@@ -102,12 +124,15 @@ def partition_shop(
     seed: int = 0,
     memory_limit: str = "4GB",
     threads: int | None = None,
+    mapping: dict[str, dict[str, str]] | None = None,
 ) -> Partitioned:
     """Split the per-customer tables of ``paths`` ({role: file}) into buckets of about ``chunk`` customers.
 
     The number of buckets comes from the distinct customers with an order line (or in the
-    customer table when there are no orders), counted by DuckDB.
+    customer table when there are no orders), counted by DuckDB. ``mapping``: {role:
+    {canonical column: file column}}, applied as the files are read (the chunks are canonical).
     """
+    mapping = mapping or {}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect()
@@ -117,7 +142,7 @@ def partition_shop(
         connection.execute("SET preserve_insertion_order = true")  # CSV line numbers follow the file
         if threads:
             connection.execute(f"SET threads = {int(threads)}")
-        sources = {role: source_sql(path) for role, path in paths.items() if role in PER_CUSTOMER}
+        sources = {role: source_sql(path, mapping.get(role)) for role, path in paths.items() if role in PER_CUSTOMER}
         columns = {role: _columns(connection, sql, paths[role]) for role, sql in sources.items()}
         main = "orders" if "orders" in sources else next(iter(sources), None)
         if main is None:
@@ -127,7 +152,7 @@ def partition_shop(
                 paths[main],
                 f"has no '{s.CUSTOMER_ID}' column; the chunked engine reads canonical columns "
                 f"(its columns: {', '.join(columns[main][:15])}).",
-                hint="Use the local engine with --map, or rename the column.",
+                hint="Map it with --map customer_id=YOUR_COLUMN, or rename the column.",
             )
         key = _customer_key(columns[main])
         customers = connection.execute(

@@ -71,17 +71,20 @@ OUTPUT = "all_segments.parquet"
 RECOMMENDATIONS = "all_recommendations.parquet"
 
 
-def catalogue(paths: dict[str, Path]) -> tuple[pd.DataFrame | None, Shop | None]:
+def catalogue(
+    paths: dict[str, Path], mapping: dict[str, dict[str, str]] | None = None
+) -> tuple[pd.DataFrame | None, Shop | None]:
     """(product table for every chunk, the loaded product file's shop for its report).
 
     With a product file: read and checked by the loader. Without one but with order-line
     descriptions: one row per product, titled with the description written most often on
     its lines (the loader's rule, counted by DuckDB over every line read).
     """
+    mapping = mapping or {}
     if "products" in paths:
-        shop = load_shop(products=paths["products"])
+        shop = load_shop(products=paths["products"], mapping={"products": mapping.get("products", {})})
         return shop.products, shop
-    orders = source_sql(paths["orders"])
+    orders = source_sql(paths["orders"], mapping.get("orders"))
     connection = duckdb.connect()
     try:
         names = [row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {orders}").fetchall()]
@@ -204,6 +207,7 @@ def segment_in_chunks(
         raise ShopsegError("--fit-sample and --chunk must be positive numbers of customers.")
     paths = pop_input_paths(options, "chunked")
     read = {"date_format": options.pop("date_format", None), "pseudonymise_key": options.pop("pseudonymise_key", None)}
+    mapping = options.pop("mapping", None) or {}
     on_step = options.get("on_step")
     seed = int(options.get("seed", 0))
     recommend_n = int(options.get("recommend_n", 10))
@@ -213,9 +217,11 @@ def segment_in_chunks(
         started = time.perf_counter()
         if on_step:
             on_step("read", "start")
-        parts = partition_shop(paths, work / "parts", chunk=chunk, seed=seed, memory_limit=memory_limit)
+        parts = partition_shop(
+            paths, work / "parts", chunk=chunk, seed=seed, memory_limit=memory_limit, mapping=mapping
+        )
         split_seconds = time.perf_counter() - started
-        products, product_shop = catalogue(paths)
+        products, product_shop = catalogue(paths, mapping)
         per_bucket = parts.customers / parts.buckets
         fitted_buckets = min(parts.buckets, max(1, round(fit_sample / per_bucket)))
         sample = _sample_files(parts, fitted_buckets, work)
@@ -234,7 +240,11 @@ def segment_in_chunks(
         result = segment_shop(
             shop,
             out_dir,
-            inputs={"date_format": read["date_format"], "pseudonymised": bool(read["pseudonymise_key"])},
+            inputs={
+                "date_format": read["date_format"],
+                "mapping": mapping or None,
+                "pseudonymised": bool(read["pseudonymise_key"]),
+            },
             timings={"split": round(split_seconds, 4), "read": round(read_seconds - split_seconds, 4)},
             extension=place_everybody,
             **options,
