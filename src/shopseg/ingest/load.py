@@ -44,6 +44,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def shadowed_by_mapping(columns: list[str], mapping: dict[str, str]) -> list[str]:
+    """Columns that already carry a mapped canonical name (and are not mapped themselves): they give way.
+
+    One rule for every engine that reads ``--map`` (the loader here, the chunked split in SQL).
+    """
+    sources = set(mapping.values())
+    return [c for c in mapping if c in columns and c not in sources]
+
+
 def apply_mapping(raw: RawTable, mapping: dict[str, str]) -> None:
     """Rename the file's columns to canonical names: ``mapping`` is {canonical: file column}.
 
@@ -58,8 +67,7 @@ def apply_mapping(raw: RawTable, mapping: dict[str, str]) -> None:
             f"{raw.path}: the mapping names column '{missing[0]}', which the file does not have "
             f"(its columns: {', '.join(raw.columns[:15])})."
         )
-    sources = set(mapping.values())
-    shadowed = [c for c in mapping if c in raw.frame.columns and c not in sources]
+    shadowed = shadowed_by_mapping(list(raw.frame.columns), mapping)
     raw.frame = raw.frame.drop(columns=shadowed).rename(
         columns={source: canonical for canonical, source in mapping.items()}
     )

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from shopseg import schema as s
 from shopseg.errors import InputError
 from shopseg.features.sql import quote
+from shopseg.ingest.load import shadowed_by_mapping
 from shopseg.ingest.reading import LINE, SOURCE, is_parquet
 
 #: Tables with a customer id, split by customer; others (products) are read whole.
@@ -69,7 +70,7 @@ def source_sql(path: Path, mapping: dict[str, str] | None = None) -> str:
             f"(its columns: {', '.join(c for c in columns if c != LINE)}).",
             hint="Check the spelling in --map (CANONICAL=COLUMN).",
         )
-    dropped = sorted({*mapping.values(), *(c for c in mapping if c in columns)})  # mapped sources, shadowed names
+    dropped = sorted({*mapping.values(), *shadowed_by_mapping(columns, mapping)})
     renamed = ", ".join(f"{quote(column)} AS {quote(canonical)}" for canonical, column in mapping.items())
     return f"(SELECT * EXCLUDE ({', '.join(quote(c) for c in dropped)}), {renamed} FROM {source})"
 
