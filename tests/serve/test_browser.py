@@ -84,6 +84,13 @@ def test_dashboard_end_to_end(server_url: str, run_dir: Path, artifacts: Path) -
             page.set_default_timeout(30_000)
             page.on("request", lambda r: None if r.url.startswith(server_url) else off_server.append(r.url))
             page.on("pageerror", lambda error: script_errors.append(str(error)))
+            # A script the Content-Security-Policy blocks (no nonce, eval) is a console error, not a page error.
+            page.on(
+                "console",
+                lambda message: (
+                    script_errors.append(message.text) if "Content Security Policy" in message.text else None
+                ),
+            )
 
             # Overview: the key once in the address, then the session cookie; the chart is drawn.
             page.goto(f"{server_url}/?key={API_KEY}")

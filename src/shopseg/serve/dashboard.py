@@ -39,6 +39,7 @@ from shopseg.serve.charts import Chart, label, segment_charts
 from shopseg.serve.context import Ctx, ServeContext, context, require_key
 from shopseg.serve.filters import AudienceFilters
 from shopseg.serve.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
+from shopseg.serve.security import NONCE_STATE
 
 PREVIEW_ROWS = 50
 _FORM_FIELDS = frozenset(AudienceFilters.model_fields)
@@ -70,9 +71,18 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
     ctx = context(request)
     charts = values.pop("charts", None)
     if charts is not None:
-        values["charts"] = [Chart(c.id, c.title, Markup(c.html)) for c in charts]  # Plotly's own output: escaped JSON
+        # Plotly's own output (escaped JSON); its inline script runs only with this response's CSP nonce.
+        nonce = getattr(request.state, NONCE_STATE, "")
+        values["charts"] = [Chart(c.id, c.title, Markup(with_nonce(c.html, nonce))) for c in charts]
     html = environment().get_template(template).render(run_name=ctx.run.run_dir.name, **values)
     return HTMLResponse(html, status_code=status)
+
+
+def with_nonce(html: str, nonce: str) -> str:
+    """``html`` with every ``<script>`` tag carrying ``nonce`` (the Content-Security-Policy allows no other)."""
+    return html.replace("<script>", f'<script nonce="{nonce}">').replace(
+        '<script type="text/javascript">', f'<script type="text/javascript" nonce="{nonce}">'
+    )
 
 
 def message_page(request: Request, status: int, heading: str, message: str) -> HTMLResponse:
