@@ -62,6 +62,7 @@ NEGATIVE = "negative price"
 NOT_FINITE = "not a finite number"
 QUOTE_NEVER_CLOSED = "a quoted field opened here is never closed"
 NO_CUSTOMER = "no customer is left to segment"
+ABSURD_AMOUNT = "absurd amount (more than 10,000,000,000)"
 
 CASES: dict[str, Clean | Refused] = {
     # -- the run stops: the file as a whole cannot be used ------------------------------
@@ -138,6 +139,13 @@ CASES: dict[str, Clean | Refused] = {
         read=11, kept=10, quarantined=1, customers=5, rejected=((7, "ts", "not a date"),)
     ),
     "duplicate_lines.csv": Clean(read=14, kept=11, duplicates=3, customers=5),
+    "absurd_amounts.csv": Clean(
+        read=9,
+        kept=6,
+        quarantined=3,
+        customers=5,
+        rejected=((3, "unit_price", ABSURD_AMOUNT), (5, "amount", ABSURD_AMOUNT), (7, "unit_price", ABSURD_AMOUNT)),
+    ),
     "one_customer.csv": Clean(read=8, kept=8, customers=1),
     "all_customers_identical.csv": Clean(read=6, kept=6, customers=6),
 }

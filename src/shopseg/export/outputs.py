@@ -23,12 +23,12 @@ and ``segment_top_products`` (see :mod:`shopseg.export.recommendations`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from shopseg.embed.stage import embeddings_table
+from shopseg.export.finite import finite_frame, json_text, write_json
 from shopseg.export.recommendations import (
     published_best_sellers,
     recommendation_tables,
@@ -65,18 +65,23 @@ def write_outputs(
     recommendations: RecommendationResult | None = None,
 ) -> None:
     """Write every output of a run into ``folder`` (a temporary folder; see run_folder)."""
-    segments = segmenter.assignments()
+    segments, segments_fixed = finite_frame(segmenter.assignments())
     segments.to_parquet(folder / "segments.parquet", index=False)
     write_safe_csv(segments, folder / "segments.csv")
-    features = segmenter.features_.frame.reset_index()
+    features, features_fixed = finite_frame(segmenter.features_.frame.reset_index())
     features.to_parquet(folder / "features.parquet", index=False)
+    non_finite = {f"segments.{c}": n for c, n in segments_fixed.items()} | {
+        f"features.{c}": n for c, n in features_fixed.items()
+    }
+    if non_finite:
+        record["non_finite_written"] = non_finite
     profiles = segmenter.published_profiles()
     best_sellers = (
         published_best_sellers(recommendations, bool(segmenter.dp_epsilon)) if recommendations is not None else {}
     )
     if recommendations is not None:
         profiles = with_best_sellers(profiles, best_sellers)
-    (folder / "profiles.json").write_text(json.dumps(profiles, indent=2))
+    write_json(folder / "profiles.json", profiles)
     (folder / "profiles.md").write_text(render_profiles_markdown(profiles))
     write_safe_csv(shop.quarantine, folder / "quarantine.csv")
     segmenter.save(folder / "model")
@@ -91,7 +96,7 @@ def write_outputs(
             "segment_name": [p["name"] for p in profiles],
             "size": [p["size"] for p in profiles],
             "share": [p["share"] for p in profiles],
-            "profile_json": [json.dumps(p) for p in profiles],
+            "profile_json": [json_text(p, indent=None) for p in profiles],
         }
     )
     quarantine = shop.quarantine.astype({"line": "int64"}).astype(
@@ -113,5 +118,5 @@ def write_outputs(
             "embedding_cache": embeddings_table(segmenter.text_.vectors if segmenter.text_ is not None else None),
         },
     )
-    (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
+    write_json(folder / "run.json", record)
     build_report(folder)

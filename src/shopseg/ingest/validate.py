@@ -5,7 +5,8 @@ Rules (each rejected row goes to the quarantine with file, line, column, value, 
 * a required value that is missing, a number that is not a number (or NaN/inf), a date
   that cannot be read, a date in the future or before 1970;
 * order lines: a negative unit price, a zero quantity, an absurd quantity
-  (``|quantity| > max_quantity``);
+  (``|quantity| > max_quantity``), an absurd price or line amount (over ``max_amount``,
+  :data:`MAX_AMOUNT`: no shop sells a line worth more; ``1e308`` would make every sum infinite);
 * reviews: a rating outside 0..10.
 
 A whole column that is mostly unreadable is not a row problem but a wrong column or
@@ -35,6 +36,8 @@ RETURN_HINT = "__return_hint__"
 MAX_BAD_SHARE = 0.5
 
 QUARANTINE_COLUMNS = ["file", "line", "column", "value", "reason"]
+#: The largest unit price or line amount accepted (in the file's currency): ten billion.
+MAX_AMOUNT = 1e10
 _CURRENCY = r"^\s*[£$€¥]|[£$€¥]\s*$"
 _NON_FINITE = ("nan", "inf", "-inf", "+inf", "infinity", "-infinity")
 
@@ -143,6 +146,7 @@ def check_table(
     date_format: str | None = None,
     now: pd.Timestamp | None = None,
     max_quantity: float = 100_000,
+    max_amount: float = MAX_AMOUNT,
 ) -> Checked:
     """Type and check one canonical table; see the module docstring for the rules."""
     _require_columns(frame, spec, path)
@@ -175,7 +179,8 @@ def check_table(
         elif kind == "id":
             if column in spec.required:
                 rejections.add(raw == "", column, "missing value")
-            typed[column] = raw.astype(object)
+            # An optional id left blank (a line without a product) is missing, not a product named "".
+            typed[column] = raw.astype(object).where(raw != "", None)
         elif kind == "typed ts":
             if column in spec.required:
                 rejections.add(raw.isna(), column, "missing value")
@@ -212,7 +217,7 @@ def check_table(
             typed[column] = raw.astype(object)
 
     if spec.name == "orders":
-        typed = _check_order_lines(typed, rejections, max_quantity)
+        typed = _check_order_lines(typed, rejections, max_quantity, max_amount)
     elif spec.name == "reviews" and s.RATING in typed:
         rejections.add((typed[s.RATING] < 0) | (typed[s.RATING] > 10), s.RATING, "rating outside 0..10")
 
@@ -250,10 +255,14 @@ def _require_columns(frame: pd.DataFrame, spec: s.TableSpec, path: object) -> No
         )
 
 
-def _check_order_lines(typed: pd.DataFrame, rejections: _Rejections, max_quantity: float) -> pd.DataFrame:
+def _check_order_lines(
+    typed: pd.DataFrame, rejections: _Rejections, max_quantity: float, max_amount: float
+) -> pd.DataFrame:
     """Order-line rules: prices, quantities, amounts and the return flag."""
+    absurd = f"absurd amount (more than {max_amount:,.0f})"
     if s.UNIT_PRICE in typed:
         rejections.add(typed[s.UNIT_PRICE] < 0, s.UNIT_PRICE, "negative price")
+        rejections.add(typed[s.UNIT_PRICE] > max_amount, s.UNIT_PRICE, absurd)
     if s.QUANTITY in typed:
         rejections.add(typed[s.QUANTITY] == 0, s.QUANTITY, "zero quantity")
         rejections.add(
@@ -264,6 +273,8 @@ def _check_order_lines(typed: pd.DataFrame, rejections: _Rejections, max_quantit
     elif s.QUANTITY in typed and s.UNIT_PRICE in typed:
         typed[s.AMOUNT] = typed[s.AMOUNT].fillna(typed[s.QUANTITY] * typed[s.UNIT_PRICE])
     rejections.add(typed[s.AMOUNT].isna(), s.AMOUNT, "missing value")
+    # quantity x price can overflow to infinity even when both are finite
+    rejections.add(~np.isfinite(typed[s.AMOUNT].fillna(0)) | (typed[s.AMOUNT].abs() > max_amount), s.AMOUNT, absurd)
 
     is_return = typed[s.AMOUNT] < 0
     if s.QUANTITY in typed:
