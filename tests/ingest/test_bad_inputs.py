@@ -88,6 +88,7 @@ CASES: dict[str, Clean | Refused] = {
     "semicolon_decimal_comma.csv": Clean(read=5, kept=5, customers=4),
     "utf16_bom.tsv": Clean(read=6, kept=6, customers=4),
     "utf8_bom.csv": Clean(read=5, kept=5, customers=3),
+    "utf8_one_latin1_byte.csv": Clean(read=8, kept=8, customers=8),
     "stray_quotes.csv": Clean(read=6, kept=6, customers=5),
     "mixed_dates.csv": Clean(read=8, kept=8, customers=5),
     "quoted_multiline.csv": Clean(read=4, kept=3, quarantined=1, customers=2, rejected=((7, "unit_price", NEGATIVE),)),
@@ -286,6 +287,21 @@ def test_latin1_text_survives() -> None:
     assert shop.files[0].encoding == "cp1252"
     assert set(shop.orders[s.CUSTOMER_ID]) == {"Zoé", "Jürgen", "Ångström", "Ñandú"}
     assert "Größe L £ sale" in set(shop.orders[s.DESCRIPTION])
+
+
+def test_one_latin1_byte_in_a_utf8_file_spoils_only_its_line() -> None:
+    """Issue 17: one pasted Latin-1 byte made the whole file decode as cp1252 (mojibake in every row)."""
+    shop = load_shop(BAD / "utf8_one_latin1_byte.csv")
+    report = shop.files[0]
+    assert report.encoding == "utf-8" and report.lines_not_utf8 == 1
+    assert any("1 line(s) hold bytes that are not valid UTF-8" in note and "line 6" in note for note in report.notes)
+    assert {"Zoé", "Jürgen"} <= set(shop.orders[s.CUSTOMER_ID])
+    assert set(shop.orders[s.DESCRIPTION]) >= {"Crème brûlée set", "Größe L", "Smørrebrød board", "Niño pack"}
+
+
+def test_latin1_file_reads_as_cp1252_without_a_note() -> None:
+    report = load_shop(BAD / "latin1.csv").files[0]
+    assert report.lines_not_utf8 == 0 and not any("UTF-8" in note for note in report.notes)
 
 
 def test_semicolon_decimal_commas_and_currency() -> None:

@@ -20,6 +20,7 @@ from shopseg.cli.display import (
     StepProgress,
     console,
     errors,
+    reading_notes,
     recommend_summary,
     rows_table,
     segments_table,
@@ -332,6 +333,8 @@ def segment(
         f"Read {rows['rows_read']:,} rows: kept {rows['rows_kept']:,}, quarantined {rows['rows_quarantined']:,}, "
         f"duplicates dropped {rows['duplicates_dropped']:,}, guest rows {rows['guest_rows']:,}."
     )
+    for note in reading_notes(result.shop):
+        console.print(f"  note: {_escape(note)}")
     console.print(
         f"Outputs in [bold]{_escape(str(out))}[/]: segments.parquet/csv, profiles.json, features.parquet, "
         "quarantine.csv, run.json, shopseg.duckdb"
@@ -424,8 +427,8 @@ def validate(
     reasons = shop.quarantine["reason"].value_counts() if not shop.quarantine.empty else {}
     for reason, count in dict(reasons).items():
         console.print(f"  quarantined: {count:,} × {reason}")
-    for note in shop.notes + [n for f in shop.files for n in f.notes]:
-        console.print(f"  note: {note}")
+    for note in reading_notes(shop):
+        console.print(f"  note: {_escape(note)}")
     console.print(f"{len(shop.customer_ids()):,} customers can be segmented.")
     if out is not None:
         write_atomically(out, lambda folder: write_safe_csv(shop.quarantine, folder / "quarantine.csv"))

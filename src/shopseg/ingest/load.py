@@ -144,6 +144,7 @@ def load_shop(
             sha256=file_sha256(path),
             encoding=raw.encoding,
             rows_read=raw.rows_read,
+            lines_not_utf8=raw.legacy_lines,
             duplicates=duplicates,
             notes=list(raw.notes),
         )
