@@ -79,6 +79,16 @@ CASES: dict[str, Clean | Refused] = {
     "broken_quotes_last_field.csv": Refused((QUOTE_NEVER_CLOSED,), line=4),
     "binary.bin": Refused(("not a text table", "binary data")),
     "corrupt.xlsx": Refused(("not a readable Excel workbook",)),
+    "mixed_day_month.csv": Refused(
+        (
+            "mixes day-first and month-first dates",
+            "2 rows can only be day/month (first: line 3, '13/01/2024 08:26')",
+            "2 only month/day (first: line 6, '02/14/2024 21:45')",
+            "the 3 rows that fit both",
+            "--date-format day-first",
+        ),
+        column="ts",
+    ),
     "corrupt.parquet": Refused(("not a readable Parquet file",)),
     "guests_only.csv": Refused((NO_CUSTOMER, "5 have no customer id", "--map customer_id=")),
     "all_rows_quarantined.csv": Refused((NO_CUSTOMER, "5 were quarantined", NEGATIVE), line=2, column="unit_price"),
@@ -341,6 +351,27 @@ def test_mixed_date_formats() -> None:
         "O7": pd.Timestamp("2024-03-28"),
         "O8": pd.Timestamp("2024-04-02 11:11"),  # epoch seconds
     }
+
+
+@pytest.mark.parametrize(
+    ("order", "rejected_lines", "o3"),
+    [("day-first", [6, 8], "2024-02-03 18:05"), ("month-first", [3, 7], "2024-03-02 18:05")],
+)
+def test_mixed_day_month_read_in_the_order_the_user_names(order: str, rejected_lines: list[int], o3: str) -> None:
+    """Issue 17: 12.5% of a column was silently day/month-swapped; now the user settles it, the rest is quarantined."""
+    shop = load_shop(BAD / "mixed_day_month.csv", date_format=order)
+    report = shop.files[0]
+    assert (report.rows_read, report.kept, report.quarantined) == (8, 6, 2)
+    assert quarantined_rows(shop) == [(line, "ts", "not a date") for line in rejected_lines]
+    ts = shop.orders.set_index(s.ORDER_ID)[s.TS]
+    assert ts["O3"] == pd.Timestamp(o3) and ts["O1"] == pd.Timestamp("2024-01-05 10:00")
+
+
+def test_mixed_day_month_through_the_cli(tmp_path: Path) -> None:
+    path = BAD / "mixed_day_month.csv"
+    check_cli(path, CASES["mixed_day_month.csv"], tmp_path)
+    result = shopseg("validate", "--orders", path, "--date-format", "day-first", cwd=tmp_path)
+    assert result.returncode == 0 and "quarantined: 2 × not a date" in result.stdout
 
 
 def test_negative_quantity_is_a_return_not_a_bad_row() -> None:

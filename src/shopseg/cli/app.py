@@ -74,7 +74,9 @@ MapOpt = Annotated[
 DateFormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--date-format", help="strptime pattern of the dates, e.g. '%d/%m/%Y %H:%M', when auto-detection is not enough."
+        "--date-format",
+        help="strptime pattern of the dates, e.g. '%d/%m/%Y %H:%M', when auto-detection is not enough; "
+        "or day-first / month-first to settle only which comes first in dates like 03/04/2024.",
     ),
 ]
 ConfigOpt = Annotated[

@@ -4,6 +4,8 @@ Rules (each rejected row goes to the quarantine with file, line, column, value, 
 
 * a required value that is missing, a number that is not a number (or NaN/inf), a date
   that cannot be read, a date in the future or before 1970;
+* a date column that mixes day-first and month-first values stops the run (naming lines of
+  both kinds) until ``date_format`` says which order holds;
 * order lines: a negative unit price, a zero quantity, an absurd quantity
   (``|quantity| > max_quantity``), an absurd price or line amount (over ``max_amount``,
   :data:`MAX_AMOUNT`: no shop sells a line worth more; ``1e308`` would make every sum infinite);
@@ -26,7 +28,7 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import InputError
-from shopseg.ingest.dates import parse_dates
+from shopseg.ingest.dates import DAY_FIRST, MONTH_FIRST, MixedDateOrder, parse_dates
 from shopseg.ingest.reading import LINE, SOURCE
 
 #: Adapters may set this boolean column to mark lines that are returns (e.g. ``C`` invoices).
@@ -193,7 +195,10 @@ def check_table(
             rejections.add(number.notna() & ~np.isfinite(number.fillna(0)), column, "not a finite number")
             typed[column] = number.where(np.isfinite(number))
         elif kind == "ts":
-            parsed = parse_dates(raw, date_format)
+            try:
+                parsed = parse_dates(raw, date_format)
+            except MixedDateOrder as mixed:
+                raise _mixed_date_order(path, column, raw, frame[LINE], mixed) from None
             unreadable = parsed.isna() & (raw != "")
             _mostly_bad(path, column, raw, unreadable, "dates", "Use --date-format (e.g. %d/%m/%Y) or --map ts=COLUMN.")
             if column in spec.required:
@@ -224,6 +229,25 @@ def check_table(
     quarantine = rejections.table()
     kept = typed.loc[~rejections.rejected].reset_index(drop=True)
     return Checked(frame=kept, quarantine=quarantine, guests=guests)
+
+
+def _mixed_date_order(path: object, column: str, raw: pd.Series, lines: pd.Series, mixed: MixedDateOrder) -> InputError:
+    """The error for a date column that mixes day-first and month-first values (see ingest.dates)."""
+
+    def first(mask: pd.Series) -> str:
+        where = mask.fillna(False).to_numpy(dtype=bool)
+        return f"first: line {lines[where].iloc[0]}, '{raw[where].iloc[0]}'"
+
+    n_day, n_month = int(mixed.day_first.fillna(False).sum()), int(mixed.month_first.fillna(False).sum())
+    return InputError(
+        path,
+        f"mixes day-first and month-first dates: {n_day:,} rows can only be day/month ({first(mixed.day_first)}) "
+        f"and {n_month:,} only month/day ({first(mixed.month_first)}), so the {mixed.ambiguous:,} rows that fit "
+        "both (like 03/04/2024) cannot be read safely.",
+        column=column,
+        hint=f"Say which order holds with --date-format {DAY_FIRST} or --date-format {MONTH_FIRST} "
+        "(rows in the other order are then quarantined), or give the exact pattern (e.g. %d/%m/%Y).",
+    )
 
 
 def _auto_type(raw: pd.Series) -> pd.Series:
