@@ -50,7 +50,9 @@ def test_an_amount_of_1e308_is_quarantined_and_no_output_holds_a_non_finite_numb
     orders.loc[victim, "unit_price"] = "1e308"
     orders.to_csv(paths["orders"], index=False)
     out = tmp_path / "run"
-    result = run_segmentation(out, orders=paths["orders"], products=paths["products"], use_text=False, recommender=None)
+    result = run_segmentation(
+        out, orders=paths["orders"], products=paths["products"], use_text=False, recommender=None, stability_refits=0
+    )
 
     quarantine = pd.read_csv(out / "quarantine.csv")
     assert quarantine[["line", "column"]].values.tolist() == [[victim + 2, "unit_price"]]

@@ -186,3 +186,31 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/segments", "/segments/{segment_id}", "/customers/{customer_id}", "/assign", "/audiences"} <= set(paths)
     assert "/audiences/{audience_id}.csv" in paths and "/lookup" not in paths  # pages are not API
+
+
+def test_a_rerun_into_the_served_folder_is_served_whole(run_copy: Path, app_factory, headers) -> None:
+    """Issue 17: serve mixed the runs of one folder; now it follows the folder's switch to the new run."""
+    import json
+    import shutil
+
+    from shopseg.export.run_folder import MANIFEST, write_atomically
+
+    client = app_factory(run_copy)
+    before = client.get("/segments", headers=headers).json()
+    audience = client.post("/audiences", json={"description": "hiking", "top": 5}, headers=headers).json()
+    assert client.get(f"/audiences/{audience['id']}", headers=headers).status_code == 200
+
+    def rerun(folder: Path) -> None:  # the same run, renamed: what a rerun writes, switched in as a whole
+        for path in run_copy.iterdir():
+            if path.name != MANIFEST:
+                (shutil.copytree if path.is_dir() else shutil.copy2)(path, folder / path.name)
+        profiles = json.loads((folder / "profiles.json").read_text())
+        for profile in profiles:
+            profile["name"] = f"Rerun {profile['segment_id']}"
+        (folder / "profiles.json").write_text(json.dumps(profiles))
+
+    write_atomically(run_copy, rerun)
+    after = client.get("/segments", headers=headers).json()
+    assert [s["name"] for s in after] == [f"Rerun {s['segment_id']}" for s in before]
+    # the audience was built on the earlier run's customers: gone with it
+    assert client.get(f"/audiences/{audience['id']}", headers=headers).status_code == 404

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from shopseg import schema as s
 from shopseg.cli.value_command import VALUE_FILES, value
 from shopseg.errors import ShopsegError
+from shopseg.export.run_folder import MANIFEST
 from shopseg.value import value_columns
 from shopseg.value.simulate import simulate_orders
 
@@ -37,7 +38,7 @@ def test_value_writes_parquet_and_json_and_prints_tables(tmp_path: Path) -> None
     )
     assert result.exit_code == 0, result.output
     assert "Fitted models" in result.output and "Holdout metrics" in result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(VALUE_FILES)
+    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == sorted(VALUE_FILES)
     frame = pd.read_parquet(out / "value.parquet")
     assert list(frame.columns) == ["customer_id", *value_columns(180)]
     assert len(frame) == 300 and frame.notna().all().all()

@@ -545,12 +545,12 @@ def generate(
     ] = 1.0,
 ) -> None:
     """Write a synthetic shop with planted segments (canonical tables and truth)."""
-    from shopseg.export.run_folder import prepare_output
+    from shopseg.export.run_folder import check_writable
     from shopseg.generate import FILE_FORMATS, write_shop_chunked
 
     if file_format not in FILE_FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FILE_FORMATS)}, got '{file_format}'.")
-    prepare_output(out)
+    check_writable(out)
     started = time.perf_counter()
     with StepProgress() as progress:
         progress("generate", "start")
@@ -563,24 +563,24 @@ def generate(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the generated shop (data/) and the outputs.")] = Path(
-        "shopseg-demo"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the generated shop (data/) and the run's outputs (run/).")
+    ] = Path("shopseg-demo"),
     customers: Annotated[int, typer.Option("--customers", help="Customers in the generated shop.", min=10)] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Generate a synthetic shop and segment it: the whole pipeline in one command."""
-    from shopseg.export.run_folder import prepare_output
+    from shopseg.export.run_folder import check_writable, prepare_output
     from shopseg.generate import generate_shop, write_shop
     from shopseg.runner import run_segmentation
 
-    data = prepare_output(out / "data")
+    data, run_dir = check_writable(out / "data"), prepare_output(out / "run")
     with StepProgress() as progress:
         progress("generate", "start")
         paths = write_shop(generate_shop(customers, seed=seed), data)
         progress("generate", "end")
         result = run_segmentation(
-            out,
+            run_dir,
             orders=paths["orders"],
             customers=paths["customers"],
             products=paths["products"],
@@ -591,7 +591,10 @@ def demo(
         )
     console.print(segments_table(result.record))
     console.print(recommend_summary(result.record))
-    console.print(f"Outputs in [bold]{out}[/]; the generated shop is in {data} (truth.csv holds the planted segments).")
+    console.print(
+        f"Outputs in [bold]{_escape(str(run_dir))}[/]; the generated shop is in {_escape(str(data))} "
+        "(truth.csv holds the planted segments)."
+    )
 
 
 app.command()(value)
@@ -601,8 +604,11 @@ app.command()(audience)
 
 def run() -> None:
     """Console entry point: user mistakes exit 2 with a message, never a traceback."""
+    from shopseg.export.run_folder import Terminated, stop_on_sigterm
+
     try:
-        code = app(standalone_mode=False)
+        with stop_on_sigterm():  # SIGTERM unwinds like Ctrl-C: no half-written temporary folder stays
+            code = app(standalone_mode=False)
     except ShopsegError as error:
         if _debug["on"]:
             raise
@@ -613,9 +619,9 @@ def run() -> None:
     except typer.Abort:
         errors.print("Aborted.")
         sys.exit(130)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         errors.print("Interrupted.")
-        sys.exit(130)
+        sys.exit(143 if isinstance(interrupt, Terminated) else 130)
     except OSError as error:  # e.g. a disk full or a file vanishing mid-run
         if _debug["on"]:
             raise

@@ -28,7 +28,7 @@ from shopseg.errors import ShopsegError
 from shopseg.serve.api import api_router
 from shopseg.serve.assign import LinesRejected
 from shopseg.serve.audiences import AudienceStore
-from shopseg.serve.charts import overview_charts
+from shopseg.serve.charts import Chart, overview_charts
 from shopseg.serve.context import Lazy, ServeContext, wants_html
 from shopseg.serve.dashboard import dashboard_router, message_page
 from shopseg.serve.run_data import RunData
@@ -58,11 +58,15 @@ def create_app(
         raise ShopsegError("The API key is empty: give a non-empty key, or turn authentication off (--no-auth).")
     if api_key is None:
         log.warning("authentication is off: anyone who can reach this server can read the run")
+
+    def views(served: RunData) -> tuple[Lazy[TasteMatcher], Lazy[list[Chart]]]:
+        taste = (lambda: taste_matcher) if taste_matcher is not None else (lambda: load_taste_matcher(served))
+        return Lazy(taste), Lazy(lambda: overview_charts(served))
+
     ctx = ServeContext(
         run=run,
         keys=KeyCheck(api_key),
-        taste=Lazy((lambda: taste_matcher) if taste_matcher is not None else (lambda: load_taste_matcher(run))),
-        overview=Lazy(lambda: overview_charts(run)),
+        views=views,
         audiences=AudienceStore(max_audiences),
         max_body_bytes=max_body_bytes,
     )
