@@ -17,9 +17,17 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.features.attributes import attribute_features
-from shopseg.features.behaviour import CORE, HOUR_BANDS, behaviour_features, default_reference, habit_priors
+from shopseg.features.behaviour import (
+    CORE,
+    HOUR_BANDS,
+    behaviour_features,
+    default_reference,
+    habit_priors,
+    tenure_days,
+)
 from shopseg.features.categories import category_priors, category_shares
 from shopseg.features.engagement import event_features, review_features
+from shopseg.features.window import current_activity
 from shopseg.shop import Shop
 
 _HABITS = ("weekend_share", *(f"hour_share_{band}" for band in HOUR_BANDS))
@@ -29,13 +37,18 @@ ENGAGEMENT = ("review_count", "rating_mean", "view_count", "cart_to_view")
 
 @dataclass
 class FeatureSet:
-    """Features per customer (index ``customer_id``) and the columns to segment on."""
+    """Features per customer (index ``customer_id``) and the columns to segment on.
+
+    ``window_days``: the activity window the features read (None: the whole history; see
+    :mod:`shopseg.features.window`).
+    """
 
     frame: pd.DataFrame
     segmentation_columns: list[str]
     reference_ts: pd.Timestamp | None = None
     groups: dict[str, list[str]] = field(default_factory=dict)
     priors: dict[str, float] = field(default_factory=dict)
+    window_days: float | None = None
 
     @property
     def segmentation_blocks(self) -> dict[str, list[str]]:
@@ -46,13 +59,18 @@ class FeatureSet:
 
 
 def build_features(
-    shop: Shop, reference_ts: pd.Timestamp | None = None, priors: dict[str, float] | None = None
+    shop: Shop,
+    reference_ts: pd.Timestamp | None = None,
+    priors: dict[str, float] | None = None,
+    window_days: float | None = None,
 ) -> FeatureSet:
     """Every feature the shop's tables support; see the module docstring.
 
-    To place new customers in a fitted model's space, pass the model's ``reference_ts``
-    and ``priors`` (the shop shares that habit and category shares are shrunk towards):
-    then a customer's features do not depend on who else is in ``shop``.
+    To place new customers in a fitted model's space, pass the model's ``reference_ts``,
+    ``priors`` (the shop shares that habit and category shares are shrunk towards) and
+    ``window_days``: then a customer's features do not depend on who else is in ``shop``.
+    ``window_days`` (None: whole history) makes every feature but recency and tenure read
+    each customer's activity window (:func:`~shopseg.features.window.current_activity`).
     """
     customers = shop.customer_ids()
     parts: list[pd.DataFrame] = []
@@ -60,9 +78,14 @@ def build_features(
     has_orders = shop.orders is not None and not shop.orders.empty
     if has_orders:
         reference_ts = reference_ts if reference_ts is not None else default_reference(shop.orders)
+    full_orders = shop.orders
+    shop = current_activity(shop, reference_ts, window_days)
+    if has_orders:
         if priors is None:
             priors = habit_priors(shop.orders) | category_priors(shop.orders, shop.products)
         behaviour = behaviour_features(shop.orders, reference_ts, share_priors=priors)
+        if shop.orders is not full_orders:  # a window cut some lines: tenure still counts the whole history
+            behaviour["tenure_days"] = tenure_days(full_orders, reference_ts).reindex(behaviour.index)
         parts.append(behaviour)
         groups["behaviour"] = [c for c in CORE if c in behaviour]
         groups["habits"] = [c for c in _HABITS if c in behaviour]
@@ -101,4 +124,5 @@ def build_features(
         reference_ts=reference_ts,
         groups=groups,
         priors=priors or {},
+        window_days=window_days,
     )
