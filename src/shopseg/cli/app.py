@@ -28,6 +28,7 @@ from shopseg.cli.display import (
 from shopseg.cli.serve_command import audience, serve
 from shopseg.cli.value_command import value
 from shopseg.cluster import ALGORITHMS
+from shopseg.cluster.requirements import check_k
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
 from shopseg.recommend import DEFAULT_RECOMMENDER, RECOMMENDERS
@@ -395,8 +396,7 @@ def _parse_k(value: str) -> int | None:
         k = int(value)
     except ValueError as error:
         raise ConfigError(f"--k must be 'auto' or a whole number, got '{value}'.") from error
-    if k < 1:
-        raise ConfigError(f"--k must be at least 1, got {k}.")
+    check_k(k)
     return k
 
 
