@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from shopseg import __version__
+from shopseg.cli.audience_command import audience
 from shopseg.cli.config import read_config
 from shopseg.cli.display import (
     StepProgress,
@@ -25,7 +26,7 @@ from shopseg.cli.display import (
     segments_table,
     validity_table,
 )
-from shopseg.cli.serve_command import audience, serve
+from shopseg.cli.serve_command import serve
 from shopseg.cli.value_command import value
 from shopseg.cluster import ALGORITHMS
 from shopseg.cluster.requirements import check_k

@@ -14,11 +14,11 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 
+from shopseg.audience import TopicMatcher
+from shopseg.run_data import RunData
 from shopseg.serve.audiences import AudienceStore
 from shopseg.serve.charts import Chart
-from shopseg.serve.run_data import RunData
 from shopseg.serve.security import KeyCheck, NotAuthorised
-from shopseg.serve.taste import TasteMatcher
 
 T = TypeVar("T")
 
@@ -45,7 +45,7 @@ class ServeContext:
 
     run: RunData
     keys: KeyCheck
-    taste: Lazy[TasteMatcher]
+    topics: Lazy[TopicMatcher]
     overview: Lazy[list[Chart]]
     audiences: AudienceStore = field(default_factory=AudienceStore)
     max_body_bytes: int = 5_000_000

@@ -1,4 +1,4 @@
-"""A saved run folder, loaded once for serving: the tables and model every route reads.
+"""A saved run folder, loaded once: the tables and model the API, the dashboard and audiences read.
 
 The API and the dashboard answer from memory: ``segments.parquet`` (one row per customer,
 indexed by ``customer_id``), ``profiles.json``, ``run.json``, the fitted
@@ -72,8 +72,12 @@ class RunData:
     _recommendation_keys: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> RunData:
-        """Read a run folder written by ``shopseg segment`` (raises ShopsegError when it is not one)."""
+    def load(cls, run_dir: str | Path, *, recommendations: bool = True) -> RunData:
+        """Read a run folder written by ``shopseg segment`` (raises ShopsegError when it is not one).
+
+        ``recommendations=False`` leaves out the recommendations and the fold-in factors
+        (what audiences do not need: faster on a big run).
+        """
         run_dir = Path(run_dir)
         missing = [n for n in ("segments.parquet", "profiles.json", "run.json") if not (run_dir / n).exists()]
         if missing:
@@ -103,6 +107,8 @@ class RunData:
             products=products,
             titles=product_titles(products),
         )
+        if not recommendations:
+            return data
         data._load_recommendations()
         if (run_dir / FOLD_IN_FOLDER).is_dir() and implicit_available():  # folding in needs implicit
             data.fold_in = FoldInALS.load(run_dir / FOLD_IN_FOLDER)
