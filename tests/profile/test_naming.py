@@ -13,6 +13,7 @@ import pytest
 from shopseg import schema as s
 from shopseg.profile import profile_segments
 from shopseg.profile.evidence import FeatureContrast, SegmentEvidence
+from shopseg.profile.markdown import render_profiles_markdown
 from shopseg.profile.naming import name_segments, trait_phrase
 from shopseg.profile.price import customer_price_level
 from shopseg.profile.rules import (
@@ -83,6 +84,10 @@ def test_profiles_hold_evidence_rule_names_and_the_rules_behind_them() -> None:
     assert set(profiles[1].naming["claims"]) >= {"lapsed", "low-value", "one-timers", "trait:return_rate:high"}
     assert "rule:lapsed" in profiles[1].evidence  # the playbook can cite it
     assert profiles[1].playbook[0]["evidence"][0] == "rule:lapsed"
+    markdown = render_profiles_markdown([p.as_dict() for p in profiles])
+    assert "**Why this name**" in markdown
+    recency = lapsed["values"]["median_recency_days"]
+    assert f"- Lapsed: median days since last order {recency:.0f} &gt; shop's p75" in markdown
 
 
 def test_the_least_recent_segment_of_an_all_recent_shop_is_not_lapsed() -> None:
