@@ -59,12 +59,12 @@ def value(
     from shopseg.cli.display import console
     from shopseg.export.run_folder import prepare_output, write_atomically
     from shopseg.ingest import load_shop
+    from shopseg.ingest.load import require_order_lines
     from shopseg.value import customer_value
 
     prepare_output(out)  # fail before the work, not after
     shop = load_shop(orders, format=format, date_format=date_format)
-    if shop.orders is None or shop.orders.empty:
-        raise ShopsegError(f"{orders}: no usable order lines (see 'shopseg validate --orders {orders}').")
+    require_order_lines(shop, "value")
     result = customer_value(
         shop.orders,
         horizon_days=horizon_days,
