@@ -17,6 +17,7 @@ import pandas as pd
 
 from shopseg import __version__
 from shopseg import schema as s
+from shopseg.cluster.requirements import check_customer_count, check_k
 from shopseg.embed.customer_vectors import TextProgress
 from shopseg.errors import ShopsegError
 from shopseg.export.outputs import write_outputs
@@ -55,7 +56,24 @@ def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]
     calibration = shop.orders[shop.orders[s.TS] < value.split.holdout_start]
     if calibration.empty or value.outcomes is None:
         return {"skipped": "no calibration period"}
-    refit = Segmenter(
+    if segmenter.clusterer_.n_clusters_ < 2:
+        return {"skipped": "one segment: nothing to compare"}
+    try:
+        refit = _refit_on_calibration(shop, segmenter, calibration)
+    except ShopsegError as error:  # e.g. too few customers before the holdout for this k
+        return {"skipped": str(error)}
+    labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+    table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
+    return [
+        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in table.reset_index().to_dict("records")
+    ]
+
+
+def _refit_on_calibration(shop: Shop, segmenter: Segmenter, calibration: pd.DataFrame) -> Segmenter:
+    """The same configuration (same k) fitted on the orders before the holdout."""
+    value = segmenter.value_
+    return Segmenter(
         window_days=segmenter.window_days,
         k=segmenter.clusterer_.n_clusters_,
         algorithm=segmenter.algorithm,
@@ -71,12 +89,6 @@ def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]
         stability_refits=0,
         map_method=None,
     ).fit(Shop(orders=calibration, products=shop.products, reviews=_before(shop.reviews, value.split.holdout_start)))
-    labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
-    table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
-    return [
-        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
-        for row in table.reset_index().to_dict("records")
-    ]
 
 
 def _before(table: pd.DataFrame | None, moment: pd.Timestamp) -> pd.DataFrame | None:
@@ -248,6 +260,7 @@ def run_segmentation(
     window of :data:`~shopseg.features.window.DEFAULT_WINDOW_DAYS` (365) days. ``options`` are
     :func:`segment_shop`'s (k, seed, algorithm, text, recommender, window_days ...).
     """
+    check_k(options.get("k"))  # a bad flag fails before anything is read or created
     out_dir = prepare_output(out_dir)  # fail before the work, not after
     check_run_options(options)
     started = time.perf_counter()
@@ -270,6 +283,7 @@ def run_segmentation(
         shop = cut_at(shop, reference, as_of)
         options.setdefault("window_days", DEFAULT_WINDOW_DAYS)
     require_customers(shop)
+    check_customer_count(len(shop.customer_ids()), options.get("k"), _main_file(shop))
     read_seconds = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("read", "end")
@@ -279,6 +293,12 @@ def run_segmentation(
     return segment_shop(
         shop, out_dir, inputs=inputs, timings={"read": read_seconds}, on_step=on_step, reference_ts=reference, **options
     )
+
+
+def _main_file(shop: Shop) -> str | None:
+    """The file customers are counted from (orders, else the first given), for messages."""
+    report = next((f for f in shop.files if f.role == "orders"), shop.files[0] if shop.files else None)
+    return report.path if report is not None else None
 
 
 def pop_input_paths(options: dict[str, Any], engine: str) -> dict[str, Path]:

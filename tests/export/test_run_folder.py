@@ -169,14 +169,16 @@ def test_sigterm_mid_write_leaves_the_earlier_run_whole_and_no_temporary_folder(
     assert files(out) == {"segments.csv": "earlier"} and hidden(tmp_path) == []
 
 
-def test_rerun_into_the_same_folder_leaves_nothing_of_the_earlier_run(formats_dir: Path, tmp_path: Path) -> None:
+def test_rerun_into_the_same_folder_leaves_nothing_of_the_earlier_run(tmp_path: Path) -> None:
     """Issue 17: a rerun kept the earlier run's recommendations and model_selection.csv, and serve mixed the runs."""
+    from shopseg.generate import generate_shop, write_shop
+
     out = tmp_path / "run"
-    orders = formats_dir / "online_retail.csv"
-    run_segmentation(out, orders=orders, seed=1, min_segment_size=1, stability_refits=0, value=False)
+    orders = write_shop(generate_shop(150, seed=2), tmp_path / "shop")["orders"]
+    run_segmentation(out, orders=orders, seed=1, min_segment_size=1, stability_refits=0, value=False, use_text=False)
     first = {p.name for p in out.iterdir()}
     assert {"model_selection.csv", "recommendations.parquet"} <= first  # automatic K and recommendations
-    run_segmentation(out, orders=orders, k=2, seed=1, min_segment_size=1, recommender=None, value=False)
+    run_segmentation(out, orders=orders, k=2, seed=1, min_segment_size=1, recommender=None, value=False, use_text=False)
     second = {p.name for p in out.iterdir()}
     assert not {"model_selection.csv", "recommendations.parquet", "recommendations_eval.json"} & second
     assert json.loads((out / MANIFEST).read_text())["entries"] == sorted(second - {MANIFEST})

@@ -434,13 +434,13 @@ def test_bad_input_through_cli(name: str, tmp_path: Path) -> None:
         assert "fewer than two distinct customers: one segment" in record["notes"]
 
 
-def test_one_customer_is_one_segment(tmp_path: Path) -> None:
-    """The whole run in-process (what ``segment`` does after parsing its flags)."""
-    result = run_segmentation(tmp_path / "out", orders=BAD / "one_customer.csv")
-    assert result.record["rows"]["rows_kept"] == 8
-    assert result.record["customers_segmented"] == 1
-    assert result.record["model"]["k_chosen"] == 1
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["segments"][0]["size"] == 1
+def test_one_customer_reads_clean_but_is_too_few_to_segment(tmp_path: Path) -> None:
+    """The whole run in-process (what ``segment`` does after parsing its flags): two segments need four customers."""
+    path = BAD / "one_customer.csv"
+    with pytest.raises(InputError) as info:
+        run_segmentation(tmp_path / "out", orders=path)
+    check_message(str(info.value), Refused(("only 1 customer to segment", "needs at least 4")), path)
+    assert not (tmp_path / "out" / "run.json").exists()
 
 
 def test_validate_command_reports_and_writes_quarantine(tmp_path: Path) -> None:

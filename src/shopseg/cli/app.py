@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from shopseg import __version__
+from shopseg.cli.audience_command import audience
 from shopseg.cli.config import read_config
 from shopseg.cli.display import (
     StepProgress,
@@ -26,11 +27,12 @@ from shopseg.cli.display import (
     segments_table,
     validity_table,
 )
-from shopseg.cli.serve_command import audience, serve
+from shopseg.cli.serve_command import serve
 from shopseg.cli.track_command import track
 from shopseg.cli.update_command import update
 from shopseg.cli.value_command import value
 from shopseg.cluster import ALGORITHMS
+from shopseg.cluster.requirements import check_k
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features.window import DEFAULT_WINDOW_DAYS
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
@@ -430,8 +432,7 @@ def _parse_k(value: str) -> int | None:
         k = int(value)
     except ValueError as error:
         raise ConfigError(f"--k must be 'auto' or a whole number, got '{value}'.") from error
-    if k < 1:
-        raise ConfigError(f"--k must be at least 1, got {k}.")
+    check_k(k)
     return k
 
 

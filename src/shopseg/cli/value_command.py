@@ -63,16 +63,16 @@ def value(
     from shopseg.cli.display import console
     from shopseg.export.run_folder import prepare_output, write_atomically
     from shopseg.ingest import load_shop
+    from shopseg.ingest.load import require_order_lines
     from shopseg.value import customer_value
 
     prepare_output(out)  # fail before the work, not after
     shop = load_shop(orders, format=format, date_format=date_format)
+    require_order_lines(shop, "value")
     if as_of is not None:
         from shopseg.features.window import as_of_reference, cut_at
 
         shop = cut_at(shop, as_of_reference(as_of), as_of)
-    if shop.orders is None or shop.orders.empty:
-        raise ShopsegError(f"{orders}: no usable order lines (see 'shopseg validate --orders {orders}').")
     result = customer_value(
         shop.orders,
         horizon_days=horizon_days,

@@ -27,7 +27,7 @@ from shopseg.errors import ShopsegError
 from shopseg.features import build_features
 from shopseg.ingest.reading import LINE, SOURCE
 from shopseg.ingest.validate import check_table
-from shopseg.serve.run_data import SUMMARY_COLUMNS, RunData
+from shopseg.run_data import SUMMARY_COLUMNS, RunData
 from shopseg.shop import Shop
 
 #: Most lines (orders, reviews and events each) accepted in one request.

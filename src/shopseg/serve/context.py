@@ -15,11 +15,11 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 
+from shopseg.audience import TopicMatcher
+from shopseg.run_data import RunData
 from shopseg.serve.audiences import AudienceStore
 from shopseg.serve.charts import Chart
-from shopseg.serve.run_data import RunData
 from shopseg.serve.security import KeyCheck, NotAuthorised
-from shopseg.serve.taste import TasteMatcher
 
 T = TypeVar("T")
 log = logging.getLogger("shopseg.serve")
@@ -45,21 +45,21 @@ class Lazy(Generic[T]):
 class ServeContext:
     """The state of one app; see the module docstring.
 
-    ``views(run)`` builds the parts derived from a run (taste matcher, overview charts);
+    ``views(run)`` builds the parts derived from a run (topic matcher, overview charts);
     :meth:`follow_reruns` uses it when a rerun replaced the served folder.
     """
 
     run: RunData
     keys: KeyCheck
-    views: Callable[[RunData], tuple[Lazy[TasteMatcher], Lazy[list[Chart]]]]
+    views: Callable[[RunData], tuple[Lazy[TopicMatcher], Lazy[list[Chart]]]]
     audiences: AudienceStore = field(default_factory=AudienceStore)
     max_body_bytes: int = 5_000_000
-    taste: Lazy[TasteMatcher] = field(init=False)
+    topics: Lazy[TopicMatcher] = field(init=False)
     overview: Lazy[list[Chart]] = field(init=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.taste, self.overview = self.views(self.run)
+        self.topics, self.overview = self.views(self.run)
 
     def follow_reruns(self) -> None:
         """Serve the newer run when a rerun replaced the folder (one stat per request when it did not).
@@ -73,7 +73,7 @@ class ServeContext:
             if not self.run.replaced():
                 return  # another request reloaded it first
             run = RunData.load(self.run.run_dir)
-            self.taste, self.overview = self.views(run)
+            self.topics, self.overview = self.views(run)
             self.audiences = AudienceStore(self.audiences.max_items)
             self.run = run
             log.info("the run folder was replaced by a newer run: serving the new run")

@@ -34,11 +34,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
 
 from shopseg.errors import ShopsegError
-from shopseg.serve.audiences import Audience, build_audience
+from shopseg.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
+from shopseg.serve.audiences import Audience, audience_from_filters
 from shopseg.serve.charts import Chart, label, segment_charts
 from shopseg.serve.context import Ctx, ServeContext, context, require_key
 from shopseg.serve.filters import AudienceFilters
-from shopseg.serve.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
 from shopseg.serve.security import NONCE_STATE
 
 PREVIEW_ROWS = 50
@@ -215,8 +215,8 @@ def dashboard_router() -> APIRouter:
         form = ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
         try:
             filters = _form_filters(form)
-            # Off the event loop: the first taste query builds the TF-IDF matrix (seconds on a big run).
-            audience = await run_in_threadpool(build_audience, ctx.run, filters, ctx.taste)
+            # Off the event loop: the first topic query loads the text model or builds TF-IDF (seconds).
+            audience = await run_in_threadpool(audience_from_filters, ctx.run, filters, ctx.topics)
         except ValidationError as error:
             return _builder(request, ctx, form, _errors(error), status=422)
         except ShopsegError as error:

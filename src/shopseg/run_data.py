@@ -1,4 +1,4 @@
-"""A saved run folder, loaded once for serving: the tables and model every route reads.
+"""A saved run folder, loaded once: the tables and model the API, the dashboard and audiences read.
 
 The API and the dashboard answer from memory: ``segments.parquet`` (one row per customer,
 indexed by ``customer_id``), ``profiles.json``, ``run.json``, the fitted
@@ -79,15 +79,17 @@ class RunData:
     _recommendation_keys: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, run_dir: str | Path, attempts: int = 3) -> RunData:
+    def load(cls, run_dir: str | Path, *, recommendations: bool = True, attempts: int = 3) -> RunData:
         """Read a run folder written by ``shopseg segment`` (raises ShopsegError when it is not one).
 
-        A folder replaced by a rerun while it is read is read again (up to ``attempts`` times).
+        ``recommendations=False`` leaves out the recommendations and the fold-in factors
+        (what audiences do not need: faster on a big run). A folder replaced by a rerun while
+        it is read is read again (up to ``attempts`` times).
         """
         run_dir = Path(run_dir)
         for _ in range(attempts):
             before = folder_identity(run_dir)
-            data = cls._read(run_dir)
+            data = cls._read(run_dir, recommendations)
             if before is not None and folder_identity(run_dir) == before:
                 data.identity = before
                 return data
@@ -99,7 +101,7 @@ class RunData:
         return current is not None and current != self.identity
 
     @classmethod
-    def _read(cls, run_dir: Path) -> RunData:
+    def _read(cls, run_dir: Path, recommendations: bool) -> RunData:
         missing = [n for n in ("segments.parquet", "profiles.json", "run.json") if not (run_dir / n).exists()]
         if missing:
             raise ShopsegError(
@@ -128,6 +130,8 @@ class RunData:
             products=products,
             titles=product_titles(products),
         )
+        if not recommendations:
+            return data
         data._load_recommendations()
         if (run_dir / FOLD_IN_FOLDER).is_dir() and implicit_available():  # folding in needs implicit
             data.fold_in = FoldInALS.load(run_dir / FOLD_IN_FOLDER)
