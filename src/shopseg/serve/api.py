@@ -23,6 +23,7 @@ from shopseg.serve.audiences import AUDIENCE_ID_PATTERN, Audience, audience_from
 from shopseg.serve.context import Ctx, ServeContext, require_key, wants_html
 from shopseg.serve.dashboard import audience_page, segment_page
 from shopseg.serve.filters import AudienceFilters
+from shopseg.serve.live import CustomerUpdate, CustomerUpdateResponse, update_customer
 
 AudienceId = Annotated[str, Path(pattern=AUDIENCE_ID_PATTERN, description="Id returned by POST /audiences.")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -106,6 +107,16 @@ def api_router() -> APIRouter:
     )
     def assign(request: AssignRequest, ctx: Ctx) -> AssignResponse:
         return assign_customer(ctx.run, request)
+
+    @guarded.post(
+        "/customers/{customer_id}/update",
+        tags=["customers"],
+        summary="Real time: a customer's new orders, reviews and events in; their segment, value and products out",
+        response_model=CustomerUpdateResponse,
+    )
+    def update(customer_id: CustomerId, body: CustomerUpdate, ctx: Ctx) -> Response:
+        payload = update_customer(ctx.live(), ctx.run.segment_names(), customer_id, body)
+        return JSONResponse(payload)  # built by update_customer to the response model; not validated twice
 
     @guarded.post("/audiences", tags=["audiences"], status_code=201, summary="Build an audience from filters and text")
     def create_audience(filters: AudienceFilters, response: Response, ctx: Ctx) -> Any:

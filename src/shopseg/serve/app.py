@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from shopseg import __version__
 from shopseg.audience import TopicMatcher, load_topic_matcher
 from shopseg.errors import ShopsegError
+from shopseg.live.lines import RejectedLines
 from shopseg.run_data import RunData
 from shopseg.serve.api import api_router
 from shopseg.serve.assign import LinesRejected
@@ -104,7 +105,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         if wants_html(request):
             return message_page(request, 422, "Cannot do that", str(error))
         body: dict[str, Any] = {"detail": str(error)}
-        if isinstance(error, LinesRejected):
+        if isinstance(error, LinesRejected | RejectedLines):
             body["problems"] = error.problems
         return JSONResponse(body, status_code=422)
 

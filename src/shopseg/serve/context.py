@@ -16,6 +16,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Request
 
 from shopseg.audience import TopicMatcher
+from shopseg.errors import ShopsegError
+from shopseg.live import LiveModel
 from shopseg.run_data import RunData
 from shopseg.serve.audiences import AudienceStore
 from shopseg.serve.charts import Chart
@@ -56,10 +58,13 @@ class ServeContext:
     max_body_bytes: int = 5_000_000
     topics: Lazy[TopicMatcher] = field(init=False)
     overview: Lazy[list[Chart]] = field(init=False)
+    #: The real-time update's model of the run (histories and arrays), built on the first update.
+    live: Lazy[LiveModel] = field(init=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.topics, self.overview = self.views(self.run)
+        self.live = live_model(self.run)
 
     def follow_reruns(self) -> None:
         """Serve the newer run when a rerun replaced the folder (one stat per request when it did not).
@@ -74,9 +79,22 @@ class ServeContext:
                 return  # another request reloaded it first
             run = RunData.load(self.run.run_dir)
             self.topics, self.overview = self.views(run)
+            self.live = live_model(run)
             self.audiences = AudienceStore(self.audiences.max_items)
             self.run = run
             log.info("the run folder was replaced by a newer run: serving the new run")
+
+
+def live_model(run: RunData) -> Lazy[LiveModel]:
+    """The run's :class:`~shopseg.live.model.LiveModel`, built once on first use (a run without a store cannot)."""
+
+    def build() -> LiveModel:
+        try:
+            return LiveModel.build(run)
+        except FileNotFoundError as error:
+            raise ShopsegError(f"{error}: real-time updates need the run's store.") from None
+
+    return Lazy(build)
 
 
 def context(request: Request) -> ServeContext:
