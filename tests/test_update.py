@@ -74,7 +74,7 @@ def test_update_without_refit_keeps_the_centroids_and_sticky_placement_moves_few
     out, new, _ = first_run
     shop = load_shop(orders=new / "orders.csv", reviews=new / "reviews.csv")
     quiet = {"psi_threshold": 100, "auc_threshold": 1.0, "embedding_drift": False, "value": False}
-    plain = update_run(out, shop, tmp_path / "plain", **quiet)
+    plain = update_run(out, shop, tmp_path / "plain", switch_margin=0.0, **quiet)
     assert not plain.record["update"]["refitted"]
     saved = json.loads((out / "model" / "clusterer.json").read_text())
     kept = json.loads((tmp_path / "plain" / "model" / "clusterer.json").read_text())

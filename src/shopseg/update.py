@@ -21,9 +21,13 @@
    ``transitions.csv`` (every customer's segment before and after), ``drift.json`` and an
    ``update`` section in run.json saying what was decided and why.
 
-``switch_margin`` (default 0) makes placement sticky: a customer leaves their segment only
+``switch_margin`` (default 1) makes placement sticky: a customer leaves their segment only
 when another is closer by more than that many typical squared distances
-(:func:`~shopseg.cluster.warm.sticky_labels`). Value scores (CLV, churn) are refitted on the
+(:func:`~shopseg.cluster.warm.sticky_labels`; 0: the nearest segment). A customer near a
+border otherwise flips on noise alone: on generated shops with planted moves
+(``benchmarks/track_quality.py``, 3,000 customers, seeds 0-2) the margin of 1 raised the
+share of stayers keeping their segment from 0.76 to 0.89 and the F1 of the flagged movers
+from 0.71 to 0.79, at a recall of 0.87 instead of 0.92. Value scores (CLV, churn) are refitted on the
 whole updated history; recommendations are not refreshed (run ``shopseg segment`` for them).
 """
 
@@ -57,6 +61,8 @@ from shopseg.track.migration import transitions_table
 from shopseg.tracking import RunView
 from shopseg.value import customer_value
 
+#: Sticky placement by default: one typical squared distance (see the module docstring).
+DEFAULT_SWITCH_MARGIN = 1.0
 #: Customers per side of the embedding-drift classifier (a seeded sample above it).
 DRIFT_SAMPLE = 20_000
 
@@ -126,7 +132,7 @@ def update_run(
     refit: bool = False,
     psi_threshold: float = PSI_SHIFTED,
     auc_threshold: float = AUC_SHIFTED,
-    switch_margin: float = 0.0,
+    switch_margin: float = DEFAULT_SWITCH_MARGIN,
     seed: int = 0,
     embedding_drift: bool = True,
     value: bool = True,

@@ -103,3 +103,50 @@ def test_update_endpoint_places_a_new_customer_and_refuses_bad_lines(client, hea
     assert "not a date" in problems[1]["reason"]
     assert client.post("/customers/nobody/update", json={}, headers=headers).status_code == 422
     assert client.post("/customers/x/update", json=body).status_code == 401
+
+
+def test_fast_paths_equal_the_fitted_models(live: LiveModel, run_dir: Path) -> None:
+    """The array versions of the scaler, the fusion and the value formulas give the models' own numbers."""
+    from shopseg.value.clv import customer_lifetime_value
+
+    model = live.run.segmenter
+    segments = pd.read_parquet(run_dir / "segments.parquet").set_index(s.CUSTOMER_ID)
+    reference = live.reference
+    for customer in segments.index[:40]:
+        orders, activity = live.history.customer(customer)
+        features, start = customer_features_of(live, orders, activity, reference)
+        fast = live.scaler.transform(features)
+        slow = model.scaler_.transform(pd.DataFrame([features]))
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+        blocks, evidence = live._text_blocks(orders, activity, start)
+        fused = live.fuser.transform(fast, blocks, evidence)
+        expected = model.fuser_.transform(
+            slow, {k: v[None, :] for k, v in blocks.items()}, {k: np.array([c]) for k, c in evidence.items()}
+        )
+        np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)  # float32 text vectors
+        scores = live.value.score(orders.lines, reference)
+        days = (
+            pd.Series(orders.lines.amount[~orders.lines.is_return])
+            .groupby(np.floor(orders.lines.seconds[~orders.lines.is_return] / 86400))
+            .sum()
+        )
+        days = days[days.index <= np.floor(reference / 86400) - 1]
+        x, t_x, age = len(days) - 1.0, days.index[-1] - days.index[0], np.floor(reference / 86400) - 1 - days.index[0]
+        monetary = days.iloc[1:].mean() if len(days) > 1 else 0.0
+        spend = live.value.gamma_gamma.conditional_expected_average_spend([x], [monetary])
+        clv = customer_lifetime_value(live.value.bgnbd, [x], [t_x], [age], spend, horizon_days=live.value.horizon_days)
+        assert scores["clv"] == pytest.approx(float(clv[0]), rel=1e-6, abs=1e-4)
+        assert scores["p_alive"] == pytest.approx(float(live.value.bgnbd.p_alive(x, t_x, age)), abs=1e-6)
+
+
+def customer_features_of(live: LiveModel, orders, activity, reference):
+    from shopseg.live.features import customer_features
+
+    model = live.run.segmenter
+    return customer_features(
+        orders.lines,
+        activity.activity,
+        reference=reference,
+        priors=model.features_.priors,
+        window_days=model.window_days,
+    )

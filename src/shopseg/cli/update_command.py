@@ -43,7 +43,7 @@ def update(
             help="Sticky placement: a customer changes segment only when another is closer by this many typical "
             "squared distances (0: nearest segment).",
         ),
-    ] = 0.0,
+    ] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the drift classifier and the warm start.")] = 0,
 ) -> None:
     """Place every customer on a saved run as of new data, measure drift, refit (warm start) only when needed."""

@@ -171,16 +171,20 @@ class History:
 
     def customer(self, customer_id: str) -> tuple[OrderRows, ActivityRows]:
         """Everything known about one customer: their order rows, and their reviews and events together."""
+        orders, activity = self.parts(customer_id)
+        return OrderRows.concatenate(orders), ActivityRows.concatenate(activity)
+
+    def parts(self, customer_id: str) -> tuple[list[OrderRows], list[ActivityRows]]:
+        """The pieces of :meth:`customer` (stored rows, then rows added), to join with more in one go."""
         with self._lock:
             added_orders = list(self.added_orders.get(customer_id, ()))
             added_activity = list(self.added_activity.get(customer_id, ()))
         start, stop = self.order_slices.get(customer_id, (0, 0))
-        orders = OrderRows.concatenate([self.orders.take(slice(start, stop)), *added_orders])
         r0, r1 = self.review_slices.get(customer_id, (0, 0))
         e0, e1 = self.event_slices.get(customer_id, (0, 0))
-        reviews = _slice_reviews(self.reviews, r0, r1)
-        events = _slice_events(self.events, e0, e1)
-        return orders, ActivityRows.concatenate([reviews, events, *added_activity])
+        orders = [self.orders.take(slice(start, stop)), *added_orders]
+        activity = [_slice_reviews(self.reviews, r0, r1), _slice_events(self.events, e0, e1), *added_activity]
+        return orders, activity
 
     def add(self, customer_id: str, orders: OrderRows, activity: ActivityRows) -> None:
         """Keep lines that arrived for ``customer_id`` (seen by the next :meth:`customer` call)."""

@@ -27,12 +27,14 @@ text vectors (1.5 kB each for MiniLM).
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import hyp2f1
 
 from shopseg import schema as s
 from shopseg.cluster.base import UNASSIGNED
@@ -44,7 +46,7 @@ from shopseg.live.text import TextIndex, pooled
 from shopseg.run_data import RunData
 from shopseg.store import read_store_shop
 from shopseg.value.bgnbd import BetaGeoModel
-from shopseg.value.clv import customer_lifetime_value
+from shopseg.value.clv import month_ends
 from shopseg.value.gamma_gamma import GammaGammaModel
 
 DAY = 86_400.0
@@ -105,6 +107,48 @@ class FastScaler:
 
 
 @dataclass
+class FastFuser:
+    """:class:`~shopseg.represent.Fuser`'s transform for one customer: block normalisation as arrays, the reducer."""
+
+    blocks: list[tuple[str, bool, np.ndarray, np.ndarray, float]]  # name, is text, mean, column scale, factor
+    shrinkage: float
+    reducer: Any
+
+    @classmethod
+    def of(cls, fuser: Any) -> FastFuser | None:
+        if fuser is None:
+            return None
+        normaliser = fuser.normaliser_
+        blocks = [
+            (
+                name,
+                bool(normaliser.text_[name]),
+                np.asarray(normaliser.mean_[name], dtype="float64"),
+                np.asarray(normaliser.column_scale_[name], dtype="float64"),
+                float(normaliser.factor_[name]),
+            )
+            for name in normaliser.blocks_
+        ]
+        return cls(blocks, float(normaliser.shrinkage), fuser.reducer_)
+
+    def transform(self, behaviour: np.ndarray, blocks: dict[str, np.ndarray], evidence: dict[str, float]) -> np.ndarray:
+        parts = []
+        for name, is_text, mean, scale, factor in self.blocks:
+            if name == "behaviour":
+                parts.append(factor * (behaviour[0] - mean) / scale)
+            elif name not in blocks:
+                parts.append(np.zeros(len(mean)))
+            elif is_text:
+                count = evidence.get(name, 0.0)
+                trust = (count / (count + self.shrinkage) if self.shrinkage > 0 else 1.0) if count > 0 else 0.0
+                parts.append(factor * trust * (blocks[name] - mean))
+            else:
+                parts.append(factor * (blocks[name] - mean) / scale)
+        row = np.concatenate(parts)[None, :]
+        return row if self.reducer is None else self.reducer.transform(row)
+
+
+@dataclass
 class ValueModels:
     """The run's BG/NBD and Gamma-Gamma parameters and horizons (from run.json)."""
 
@@ -128,36 +172,59 @@ class ValueModels:
         )
 
     def score(self, lines: Lines, reference: float) -> dict[str, float] | None:
-        """CLV, P(alive), expected orders and churn risk of one customer's purchase days as of ``reference``."""
-        purchase = ~lines.is_return
-        if not purchase.any():
+        """CLV, P(alive), expected orders and churn risk of one customer's purchase days as of ``reference``.
+
+        The formulas of :class:`~shopseg.value.bgnbd.BetaGeoModel`, :class:`~shopseg.value.gamma_gamma.
+        GammaGammaModel` and :func:`~shopseg.value.clv.customer_lifetime_value` for one customer, in
+        scalars (every month end of the horizon in one hypergeometric call); a test holds them equal.
+        """
+        spend_by_day: dict[int, float] = {}
+        for moment, amount, returned in zip(
+            lines.seconds.tolist(), lines.amount.tolist(), lines.is_return.tolist(), strict=True
+        ):
+            if not returned:
+                day = math.floor(moment / DAY)
+                spend_by_day[day] = spend_by_day.get(day, 0.0) + amount
+        last_day = math.floor(reference / DAY) - 1  # the last observed day
+        days = sorted(day for day in spend_by_day if day <= last_day)
+        if not days:
             return None
-        day = np.floor(lines.seconds[purchase] / DAY)
-        days, index = np.unique(day, return_inverse=True)
-        spend = np.bincount(index, weights=lines.amount[purchase])
-        last_day = np.floor(reference / DAY) - 1  # the last observed day
-        keep = days <= last_day
-        days, spend = days[keep], spend[keep]
-        if not len(days):
-            return None
-        x = np.array([len(days) - 1.0])
-        t_x, age = np.array([days[-1] - days[0]]), np.array([last_day - days[0]])
-        monetary = np.array([spend[1:].mean() if len(days) > 1 else 0.0])
-        if self.gamma_gamma is not None:
-            expected = self.gamma_gamma.conditional_expected_average_spend(x, monetary)
+        x, t_x, age = float(len(days) - 1), float(days[-1] - days[0]), float(last_day - days[0])
+        repeat = [spend_by_day[day] for day in days[1:]]
+        monetary = max(math.fsum(repeat) / len(repeat), 0.0) if repeat else 0.0
+        expected = self._expected_spend(x, monetary, [spend_by_day[day] for day in days])
+        r, alpha, a, b = (self.bgnbd.params_[k] for k in ("r", "alpha", "a", "b"))
+        if x > 0:
+            log_odds = math.log(a) - math.log(b + x - 1) + (r + x) * (math.log(alpha + age) - math.log(alpha + t_x))
+            p_alive = 1.0 / (1.0 + math.exp(log_odds)) if log_odds < 700 else 0.0
         else:
-            expected = np.array([spend.mean()])
-        clv = customer_lifetime_value(
-            self.bgnbd, x, t_x, age, expected, horizon_days=self.horizon_days, discount_rate=self.discount_rate
-        )
+            p_alive = 1.0
+        a = 1.0 + 1e-7 if abs(a - 1.0) < 1e-7 else a  # the removable singularity at a = 1
+        ends = month_ends(self.horizon_days)
+        one_minus_z = (alpha + age) / (alpha + age + ends)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            series = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, 1.0 - one_minus_z)
+            cumulative = (a + b + x - 1) / (a - 1) * (1.0 - one_minus_z ** (a - 1) * series) * p_alive
+        fallback = p_alive * (r + x) / (alpha + age) * ends
+        cumulative = np.clip(np.where(np.isfinite(cumulative), cumulative, fallback), 0.0, None)
+        discounts = (1.0 + self.discount_rate) ** -np.arange(1, len(ends) + 1)
+        clv = float(discounts @ np.diff(np.r_[0.0, cumulative])) * expected
+        silent = math.exp((r + x) * (math.log(alpha + age) - math.log(alpha + age + self.window_days)))
         return {
-            "clv": round(float(clv[0]), 4),
-            "p_alive": round(float(self.bgnbd.p_alive(x, t_x, age)[0]), 6),
-            f"expected_orders_{self.horizon_days}d": round(
-                float(self.bgnbd.conditional_expected_purchases(self.horizon_days, x, t_x, age)[0]), 6
-            ),
-            "churn_risk": round(float(self.bgnbd.p_no_purchase(self.window_days, x, t_x, age)[0]), 6),
+            "clv": round(clv, 4),
+            "p_alive": round(p_alive, 6),
+            f"expected_orders_{self.horizon_days}d": round(float(cumulative[-1]), 6),
+            "churn_risk": round(1.0 - p_alive * (1.0 - silent), 6),
         }
+
+    def _expected_spend(self, x: float, monetary: float, day_spend: list[float]) -> float:
+        """Gamma-Gamma's expected spend per purchase (its fallback where undefined); mean day spend without it."""
+        if self.gamma_gamma is None:
+            return math.fsum(day_spend) / len(day_spend)
+        p, q, g = (self.gamma_gamma.params_[k] for k in ("p", "q", "gamma"))
+        denominator = p * x + q - 1
+        spend = p * (g + x * monetary) / denominator if denominator > 0 else math.nan
+        return spend if math.isfinite(spend) else float(self.gamma_gamma.mean_repeat_spend_ or 0.0)
 
 
 @dataclass
@@ -216,6 +283,7 @@ class LiveModel:
     run: RunData
     history: History
     scaler: FastScaler
+    fuser: FastFuser | None
     text: TextIndex | None
     value: ValueModels | None
     fold_in: FoldIn | None
@@ -224,6 +292,7 @@ class LiveModel:
     has_quantity: bool
     shape: Activity | None = None
     live_segments: dict[str, int] = field(default_factory=dict)
+    run_segments: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -257,6 +326,7 @@ class LiveModel:
             run=run,
             history=None,  # type: ignore[arg-type]  # set below (needs the category and text lookups)
             scaler=FastScaler.of(model.scaler_),
+            fuser=FastFuser.of(model.fuser_),
             text=text,
             value=ValueModels.of(run.record),
             fold_in=FoldIn.of(run.fold_in),
@@ -265,6 +335,9 @@ class LiveModel:
             has_quantity=s.QUANTITY in shop.orders,
         )
         live.history = live._history(shop)
+        live.run_segments = dict(
+            zip(run.segments.index.astype(str), run.segments[s.SEGMENT_ID].astype("int64").tolist(), strict=True)
+        )
         return live
 
     # --- lookups shared by the stored and the posted lines ---------------------------------
@@ -359,10 +432,10 @@ class LiveModel:
         keep: bool = True,
     ) -> dict[str, Any]:
         """The customer's segment, scores and recommendations after adding the posted rows; see the module docstring."""
-        before, earlier = self.history.customer(customer_id)
-        known = len(before.lines) > 0
-        history = OrderRows.concatenate([before, orders])
-        everything = ActivityRows.concatenate([earlier, activity])
+        before, earlier = self.history.parts(customer_id)
+        known = any(len(part.lines) for part in before)
+        history = OrderRows.concatenate([*before, orders])
+        everything = ActivityRows.concatenate([*earlier, activity])
         if not len(history.lines):
             return {"error": "no order lines: a customer needs at least one order line to be placed"}
         if reference is None:  # the day after their latest order line, as a shop's default reference
@@ -375,14 +448,12 @@ class LiveModel:
             history.lines, everything.activity, reference=reference, priors=priors, window_days=model.window_days
         )
         matrix = self.scaler.transform(features)
-        if model.fuser_ is not None:
+        if self.fuser is not None:
             blocks, evidence = self._text_blocks(history, everything, start)
-            matrix = model.fuser_.transform(matrix, blocks, evidence)
+            matrix = self.fuser.transform(matrix, blocks, evidence)
         segment = self._segment(matrix)
         with self._lock:
-            previous = self.live_segments.get(customer_id)
-            if previous is None and customer_id in self.run.segments.index:
-                previous = int(self.run.segments.at[customer_id, s.SEGMENT_ID])
+            previous = self.live_segments.get(customer_id, self.run_segments.get(customer_id))
             if keep:
                 self.live_segments[customer_id] = segment
         if keep:
@@ -411,8 +482,8 @@ class LiveModel:
 
     def _text_blocks(
         self, orders: OrderRows, activity: ActivityRows, start: float | None
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Taste, voice and browse vectors of one customer (their activity window), as 1-row blocks."""
+    ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        """Taste, voice and browse vectors of one customer (their activity window), and the items behind each."""
         if self.text is None:
             return {}, {}
         vectors = self.text.vectors
@@ -427,8 +498,7 @@ class LiveModel:
             "voice": pooled(vectors, activity.review_row[in_window(a.review_seconds)]),
             "browse": pooled(vectors, activity.browse_row[in_window(a.event_seconds)]),
         }.items():
-            blocks[name] = vector[None, :]
-            evidence[name] = np.array([count])
+            blocks[name], evidence[name] = vector.astype("float64"), count
         return blocks, evidence
 
 

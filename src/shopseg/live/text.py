@@ -117,16 +117,13 @@ class TextIndex:
 
 def pooled(vectors: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Unit-length weighted mean of ``vectors[rows]`` (rows -1 skipped), and how many rows it rests on."""
-    rows = np.asarray(rows, dtype="int64")
     keep = rows >= 0
     if weights is not None:
-        keep &= np.asarray(weights) > 0
-    if not keep.any():
+        keep &= weights > 0
+    count = int(keep.sum())
+    if not count:
         return np.zeros(vectors.shape[1] if vectors.ndim == 2 else 0, dtype=np.float32), 0.0
     chosen = vectors[rows[keep]]
-    total = (
-        (np.asarray(weights, dtype=np.float32)[keep][:, None] * chosen).sum(axis=0)
-        if weights is not None
-        else chosen.sum(axis=0)
-    )
-    return unit_rows(total[None, :].astype(np.float32))[0], float(keep.sum())
+    total = weights[keep].astype(np.float32) @ chosen if weights is not None else chosen.sum(axis=0)
+    norm = float(np.sqrt(total @ total))
+    return (total / norm if norm > 0 else total), float(count)

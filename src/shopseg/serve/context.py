@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from shopseg.audience import TopicMatcher
 from shopseg.errors import ShopsegError
@@ -34,6 +35,11 @@ class Lazy(Generic[T]):
         self._build = build
         self._value: T | None = None
         self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the value is built already (a call returns at once)."""
+        return self._value is not None
 
     def __call__(self) -> T:
         if self._value is None:
@@ -104,13 +110,25 @@ def context(request: Request) -> ServeContext:
     return ctx
 
 
+async def context_dependency(request: Request) -> ServeContext:
+    """:func:`context` as an async dependency: answered on the event loop, not in a thread of the pool.
+
+    FastAPI runs plain-function dependencies in its thread pool, a hand-off per request that
+    the real-time update cannot afford; only loading a rerun (rare, slow) goes to a thread.
+    """
+    ctx: ServeContext = request.app.state.shopseg
+    if ctx.run.replaced():
+        await run_in_threadpool(ctx.follow_reruns)
+    return ctx
+
+
 #: Route parameter type for the app's context (``ctx: Ctx``).
-Ctx = Annotated[ServeContext, Depends(context)]
+Ctx = Annotated[ServeContext, Depends(context_dependency)]
 
 
-def require_key(request: Request) -> None:
+async def require_key(request: Request) -> None:
     """FastAPI dependency: 401 unless the request carries the API key (header or dashboard cookie)."""
-    if not context(request).keys.authorised(request):
+    if not (await context_dependency(request)).keys.authorised(request):
         raise NotAuthorised()
 
 

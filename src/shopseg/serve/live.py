@@ -12,6 +12,7 @@ run folder.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,11 @@ class CustomerUpdateResponse(BaseModel):
     recommendations: list[dict[str, Any]] | None
     lines_used: dict[str, int]
     notes: list[str]
+
+
+def json_bytes(payload: dict[str, Any]) -> bytes:
+    """The response body as strict JSON (no NaN: scores and features are finite)."""
+    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
 
 
 def update_customer(live: LiveModel, names: dict[int, str], customer_id: str, body: CustomerUpdate) -> dict[str, Any]:
