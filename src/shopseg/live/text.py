@@ -92,6 +92,14 @@ class TextIndex:
             self._embed(missing)
         return np.array([self.rows.get(item[0], -1) if item is not None else -1 for item in keys], dtype="int64")
 
+    def unknown(self, texts: list[str | None]) -> bool:
+        """Whether any of ``texts`` would have to be embedded (a model call, milliseconds)."""
+        for text in texts:
+            normal = normalise_text(text) if text is not None else ""
+            if normal and text_key(normal) not in self.rows:
+                return True
+        return False
+
     def _embed(self, missing: dict[str, str]) -> None:
         encoder = self._encoder() if self._encoder is not None else None
         if encoder is None:

@@ -59,6 +59,14 @@ class CustomerUpdateResponse(BaseModel):
     notes: list[str]
 
 
+def embeds_text(live: LiveModel, body: CustomerUpdate) -> bool:
+    """Whether the update will embed a text nobody sent before (then it runs in a thread, not on the event loop)."""
+    if live.text is None:
+        return False
+    texts = [line.text for line in body.reviews] + [line.query for line in body.events]
+    return live.text.unknown(texts)
+
+
 def json_bytes(payload: dict[str, Any]) -> bytes:
     """The response body as strict JSON (no NaN: scores and features are finite)."""
     return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
