@@ -142,7 +142,8 @@ def update_run(
     out_dir = prepare_output(out_dir)
     run = RunView.read(model_dir)
     model = run.model()
-    shop = merge_shops(run.shop(), new_shop)
+    stored = run.shop()
+    shop = merge_shops(stored, new_shop)
     if shop.orders is None or shop.orders.empty:
         raise ShopsegError("No order lines to place: the run's store and the new files have none.")
     reference = as_of_reference(as_of) if as_of is not None else default_reference(shop.orders)
@@ -179,7 +180,7 @@ def update_run(
     if embedding_drift:
         before_ids = _sample(run.features.index, DRIFT_SAMPLE, seed)
         earlier = model.represent(
-            run.features.loc[before_ids], run.shop().of_customers(before_ids), reference_ts=run.reference_ts
+            run.features.loc[before_ids], stored.of_customers(before_ids), reference_ts=run.reference_ts
         )
         after_rows = features.index.get_indexer(_sample(features.index, DRIFT_SAMPLE, seed))
         drift["embedding"] = {"space": "the run's fused space", **domain_auc(earlier, matrix[after_rows], seed)}

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from shopseg.errors import ShopsegError
 from shopseg.live import LiveModel, check_lines
 from shopseg.serve.assign import MAX_LINES, EventLine, OrderLine, ReviewLine, _naive
 
@@ -86,8 +87,6 @@ def update_customer(live: LiveModel, names: dict[int, str], customer_id: str, bo
     )
     notes = []
     if "error" in result:
-        from shopseg.errors import ShopsegError
-
         raise ShopsegError(f"Customer '{customer_id}' has {result['error']}; send their orders.")
     if not result["known_customer"]:
         notes.append("a customer the run did not know: placed from the lines sent")
