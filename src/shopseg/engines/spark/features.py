@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from shopseg import schema as s
-from shopseg.engines.spark.engagement import event_engagement, review_engagement
+from shopseg.engines.spark.engagement import cart_rate, event_engagement, review_engagement
 from shopseg.errors import ShopsegError
 from shopseg.features.behaviour import CORE, HOUR_BANDS, SHARE_PRIOR_ORDERS, WEEKDAYS
 from shopseg.features.build import ENGAGEMENT
@@ -303,6 +303,11 @@ def category_shares(purchases: DataFrame, priors: Mapping[str, float]) -> DataFr
     return table.select(s.CUSTOMER_ID, *shares)
 
 
+def _missing(column: str, rate: float | None) -> float:
+    """The value of an engagement column for a customer without reviews or events (as the DuckDB stage)."""
+    return float(rate) if column == "cart_to_view" and rate is not None else 0.0
+
+
 def spark_features(
     orders: DataFrame,
     products: DataFrame | None = None,
@@ -325,7 +330,10 @@ def spark_features(
     purchases = categorised_purchases(lines, products)
     if priors is None:
         priors = habit_priors(lines) | (category_priors(purchases) if purchases is not None else {})
+        rate = cart_rate(events) if events is not None else None
+        priors |= {"cart_to_view": rate} if rate is not None else {}
     priors = dict(priors)
+    rate = priors.get("cart_to_view")
     frame = behaviour_features(lines, reference, priors)
     groups = {
         "behaviour": [c for c in CORE if c in frame.columns],
@@ -345,7 +353,7 @@ def spark_features(
         table
         for table in (
             review_engagement(reviews) if reviews is not None else None,
-            event_engagement(events) if events is not None else None,
+            event_engagement(events, rate) if events is not None else None,
         )
         if table is not None
     ]
@@ -354,7 +362,7 @@ def spark_features(
         frame = frame.join(table, s.CUSTOMER_ID, "left").select(
             s.CUSTOMER_ID,
             *(c for c in frame.columns if c != s.CUSTOMER_ID),
-            *(f.coalesce(f.col(c), f.lit(0.0)).alias(c) for c in added),
+            *(f.coalesce(f.col(c), f.lit(_missing(c, rate))).alias(c) for c in added),
         )
     if engagement:
         groups["engagement"] = [c for c in ENGAGEMENT if c in frame.columns]
