@@ -74,7 +74,7 @@ def test_merge_small_segments_maps_to_nearest_large_segment() -> None:
     reason = "fewer than 2 customers (--min-segment-size 2)"
     assert merged.merges == [{"segment": 2, "size": 1, "into": 0, "distance": 1.15, "reason": reason}]
     assert merged.notes == [
-        "segment 2 of 1 customers merged into segment 0, the nearest larger one: "
+        "found segment 2 (1 customers) merged into segment 0, the nearest larger one: "
         "fewer than 2 customers (--min-segment-size 2)"
     ]
     assert merge_small_segments(matrix, labels, min_size=1).merges == []

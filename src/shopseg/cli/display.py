@@ -131,11 +131,12 @@ def k_choice_lines(record: dict[str, object]) -> list[str]:
     model = record.get("model") or {}
     lines = []
     if model.get("why"):
-        lines.append(f"[bold]Why {model.get('k_chosen')} segments:[/] {escape(str(model['why']))}")
+        lines.append(f"[bold]Why:[/] {escape(str(model['why']))}")
     for merge in model.get("merges") or []:
         lines.append(
-            f"[bold]Merged:[/] segment {merge['segment']} ({merge['size']:,} customers) into segment {merge['into']} "
-            f"'{escape(str(merge.get('into_name', '')))}', the nearest larger one: {escape(str(merge['reason']))}."
+            f"[bold]Merged:[/] found segment {merge['segment']} ({merge['size']:,} customers) into segment "
+            f"{merge['into']} '{escape(str(merge.get('into_name', '')))}', the nearest larger one: "
+            f"{escape(str(merge['reason']))}."
         )
     published = model.get("segments_published")
     if model.get("merges") and published is not None:

@@ -83,7 +83,7 @@ def merge_small_segments(matrix: np.ndarray, labels: np.ndarray, min_size: int) 
         for raw in sorted(distance)
     ]
     notes = [
-        f"segment {m['segment']} of {m['size']} customers merged into segment {m['into']}, the nearest "
+        f"found segment {m['segment']} ({m['size']} customers) merged into segment {m['into']}, the nearest "
         f"larger one: {m['reason']}"
         for m in merges
     ]
