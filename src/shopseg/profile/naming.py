@@ -26,6 +26,7 @@ _VALUE_FEATURES = {
     "tenure_days",
     "interpurchase_mean",
     "interpurchase_std",
+    "recency_gaps",
 }
 
 #: feature -> (phrase when high, phrase when low); features not listed use their name.
