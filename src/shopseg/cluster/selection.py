@@ -22,13 +22,14 @@ The rule (:func:`choose_k`):
   ``silhouette_se`` in the table). Fewer segments are easier to act on, so ties go down.
   ``tolerance`` set to a number uses a relative tolerance instead (0.03: within 3% of the
   best). Measured on generated shops with 8 planted segments (5,000 customers, seeds 0-2,
-  behaviour + text fused as in the pipeline; docs/segment_quality.md): silhouette peaks at
-  k = 7 (the two big-spender segments merged, every other planted segment apart) by 0.006-0.02
-  over k = 6, with a standard error of 0.002-0.003; this rule picks 7 on every seed (ARI
-  0.89-0.91), the old 3% rule 6 on some (0.85-0.86), because 3% of a silhouette of 0.36 is
-  0.011, more than the gap. The 3% rule was chosen when noise habit shares (the hour of a
-  one-order customer's one order) made k = 8 look as good as 6; those shares now enter only
-  when they repeat within customers (:mod:`shopseg.features.habits`).
+  behaviour + text fused as in the pipeline, before ``recency_gaps``; docs/segment_quality.md):
+  silhouette peaked at k = 7 (the two big-spender segments merged, every other planted segment
+  apart) by 0.006-0.017 over k = 6, with a standard error of 0.002-0.003; this rule picked 7 on
+  every seed (ARI 0.90-0.91), the old 3% rule 6 on some (0.85-0.86), because 3% of a
+  silhouette of 0.36 is 0.011, more than the gap. With ``recency_gaps`` it picks the planted 8
+  on all six shops (ARI 0.91-0.94). The 3% rule was chosen when noise habit shares (the hour
+  of a one-order customer's one order) made k = 8 look as good as 6; those shares now enter
+  only when they repeat within customers (:mod:`shopseg.features.habits`).
 * ``calinski_harabasz``: the smallest k within ``tolerance`` (relative; 3% when the
   tolerance is the standard-error rule) of the best score. On generated shops it picks 3 on
   every seed, so it is recorded, not used by default.

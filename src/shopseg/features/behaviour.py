@@ -53,8 +53,9 @@ SHARE_PRIOR_ORDERS = 2
 #: year (on time); in units of their own rhythm it can. On generated shops (5,000 customers,
 #: seeds 0-2, behaviour + text fused) it is what separates the loyal big spenders from the
 #: lapsed ones (both buy often and much; their recency in days overlaps the regular
-#: customers'): K-Means' best silhouette moves from k = 7 with the two merged to the planted
-#: k = 8 on 5 of 6 shops, ARI 0.91 -> 0.91-0.94 (docs/segment_quality.md).
+#: customers'): the pipeline's automatic K moves from 7 (the two merged) to the planted 8 on
+#: all six shops (demo tables and orders + reviews, seeds 0-2), ARI 0.88-0.91 -> 0.91-0.94
+#: (docs/segment_quality.md).
 RHYTHM_PRIOR_GAPS = 1.0
 
 #: Features that describe value and loyalty; the core of every segmentation.
