@@ -437,6 +437,7 @@ class Segmenter:
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
             "segment_map": {str(k): v for k, v in self.segment_map_.items()},
             "feature_priors": self.features_.priors,
+            "habit_selection": habits.as_dict() if (habits := self.features_.habit_selection) is not None else None,
             "text": (
                 {"encoder": self.text_encoder_, "model_id": self.text_model_id_, "fusion": FUSION_FOLDER}
                 if self.fuser_ is not None

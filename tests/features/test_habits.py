@@ -100,3 +100,7 @@ def test_noise_habits_get_zero_weight_and_a_planted_hour_habit_is_kept() -> None
     assert model.predict(noise).shape == (len(features.frame),)
     with_owls = Segmenter(**options).fit(generated_shop(2000, seed=1, noise_hours=False))
     assert [c for c in with_owls.scaler_.columns_ if c.startswith(("hour_", "weekend"))] == ["hour_share_night"]
+    # The saved model records the test: every candidate, its reliability and the decision.
+    recorded = with_owls.to_dict()["habit_selection"]
+    assert recorded["columns"]["hour_share_night"]["kept"] and not recorded["columns"]["weekend_share"]["kept"]
+    assert "split-half reliability" in recorded["rule"]
