@@ -30,6 +30,7 @@ from shopseg.value.customer_value import (
     ValueScorer,
     customer_value,
     expected_orders_column,
+    run_summary,
     segment_value_summary,
     value_columns,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "predictive_validity",
     "purchase_days",
     "rfm_scores",
+    "run_summary",
     "segment_value_summary",
     "split_periods",
     "value_columns",

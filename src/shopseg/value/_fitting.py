@@ -117,14 +117,20 @@ def maximise(
     log_likelihood = float(objective(params)[0])
     covariance = parameter_covariance(full, params)
     at_bound = bool(np.any(np.abs(result.x) >= LOG_BOUND - 1e-6))
+    identified = bool(np.all(np.isfinite(covariance)))
+    message = str(result.message)
+    if at_bound:
+        message += " (a parameter ran to its bound)"
+    elif not identified:
+        message += " (the information matrix is not positive definite: a flat ridge, not a proper maximum)"
     return FitOutcome(
         params=params,
         standard_errors=np.sqrt(np.clip(np.diag(covariance), 0.0, None)),
         covariance=covariance,
         log_likelihood=log_likelihood,
-        converged=bool(result.success) and not at_bound and bool(np.isfinite(log_likelihood)),
+        converged=bool(result.success) and not at_bound and identified and bool(np.isfinite(log_likelihood)),
         iterations=int(result.nit),
-        message=str(result.message) + (" (a parameter ran to its bound)" if at_bound else ""),
+        message=message,
     )
 
 

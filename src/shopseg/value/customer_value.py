@@ -650,6 +650,28 @@ def _supervised(
     return result
 
 
+def run_summary(report: dict[str, object]) -> dict[str, object]:
+    """The short view of a value report for run.json; the whole report is value.json beside it."""
+    if not report.get("available"):
+        return {"available": False, "notes": report.get("notes", [])}
+    check = report.get("holdout_check") or {}
+    summary = {
+        "available": True,
+        "file": "value.json",
+        "holdout_file": "holdout.csv" if check else None,
+        "model": (report.get("transaction_model") or {}).get("model"),
+        "spend_model": (report.get("spend") or {}).get("method"),
+        "churn_risk_source": (report.get("churn") or {}).get("source"),
+        "holdout_mae_per_customer": check.get("mean_absolute_error_per_customer"),
+        "holdout_interval_coverage": check.get("interval_coverage"),
+        "warnings": report.get("warnings", []),
+        "notes": report.get("notes", []),
+    }
+    if "predictive_validity" in report:
+        summary["predictive_validity"] = report["predictive_validity"]
+    return summary
+
+
 def churn_decision(metrics: pd.DataFrame) -> dict[str, object]:
     """Which churn risk to use: the classifier only when it beats the model's P(no order) on AUC *and* Brier."""
     try:

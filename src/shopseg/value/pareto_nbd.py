@@ -87,7 +87,8 @@ def log_likelihood_terms(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: 
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     dead = np.log(s) + log_integral(values, x, t_x, T)
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    return common + np.logaddexp(alive, dead), None
+    with np.errstate(invalid="ignore"):  # extreme trial parameters: the optimiser sees -inf/NaN and steps back
+        return common + np.logaddexp(alive, dead), None
 
 
 def _relative_growth(exponent: float, log_ratio: np.ndarray) -> np.ndarray:
