@@ -55,6 +55,12 @@ def value(
     ] = 90,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for the customer split and models.")] = 0,
     lstm: Annotated[bool, typer.Option("--lstm", help="Also evaluate the LSTM sequence baseline (PyTorch).")] = False,
+    bayesian: Annotated[
+        bool,
+        typer.Option(
+            "--bayesian", help="Refit the chosen model by MCMC with pymc-marketing (pip install pymc-marketing)."
+        ),
+    ] = False,
 ) -> None:
     """Predict CLV, P(alive), expected orders, churn risk and the next order date per customer."""
     from shopseg.cli.display import console
@@ -76,6 +82,7 @@ def value(
         min_history_days=min_history_days,
         random_state=seed,
         sequence_model=lstm,
+        bayesian=bayesian,
     )
     if result.frame is None:
         raise ShopsegError(" ".join(result.report["notes"]))

@@ -22,6 +22,9 @@ LOG_BOUND = 20.0
 #: A model without an analytic gradient returns None; :func:`maximise` then differentiates numerically.
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray | None]]
 
+#: Largest gradient of the mean log-likelihood (per log-parameter) still counted as a maximum.
+GRADIENT_TOLERANCE = 1e-5
+
 #: Relative step of numerical derivatives in log-parameters.
 NUMERIC_STEP = 1e-5
 
@@ -119,6 +122,9 @@ def maximise(
     at_bound = bool(np.any(np.abs(result.x) >= LOG_BOUND - 1e-6))
     identified = bool(np.all(np.isfinite(covariance)))
     message = str(result.message)
+    # L-BFGS-B may stop in a line search at the optimum itself (its tolerances are tight): a
+    # gradient of the mean log-likelihood this small in log-parameters is a maximum all the same.
+    stationary = bool(result.success) or float(np.max(np.abs(negative(result.x)[1]))) < GRADIENT_TOLERANCE
     if at_bound:
         message += " (a parameter ran to its bound)"
     elif not identified:
@@ -128,7 +134,7 @@ def maximise(
         standard_errors=np.sqrt(np.clip(np.diag(covariance), 0.0, None)),
         covariance=covariance,
         log_likelihood=log_likelihood,
-        converged=bool(result.success) and not at_bound and identified and bool(np.isfinite(log_likelihood)),
+        converged=stationary and not at_bound and identified and bool(np.isfinite(log_likelihood)),
         iterations=int(result.nit),
         message=message,
     )

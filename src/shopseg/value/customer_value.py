@@ -324,6 +324,7 @@ def customer_value(
     test_size: float = 0.3,
     n_threads: int | None = None,
     candidates: tuple[str, ...] = CANDIDATES,
+    bayesian: bool = False,
 ) -> ValueResult:
     """Value and risk of every customer in canonical ``orders``; see the module docstring.
 
@@ -333,6 +334,8 @@ def customer_value(
     ``sequence_model``: also train the LSTM baseline in the evaluation (slower).
     ``n_threads``: OpenMP threads for gradient boosting (None: one below 100k customers,
     all cores above). ``candidates``: transaction models to compare (registry names).
+    ``bayesian``: refit the chosen model on the whole history by MCMC through pymc-marketing
+    (must be installed; :mod:`~shopseg.value.bayes`), so the intervals use posterior draws.
     """
     if horizon_days < 1:
         raise ConfigError(f"--horizon-days must be at least 1, got {horizon_days}.")
@@ -401,6 +404,10 @@ def customer_value(
             reason = record.get("error") or "the optimiser did not converge"
             warnings.append(f"{record['label']} ({report['model_selection']['fitted_on']}): {reason}.")
     transaction = _production_model(comparison, summary_full, warnings)
+    if transaction is not None and bayesian:
+        from shopseg.value.bayes import fit_bayesian
+
+        transaction = fit_bayesian(summary_full, transaction.name, random_seed=random_state)
     if transaction is None:
         errors = [str(r["error"]) for r in comparison.records if r.get("error")]
         reason = errors[0] if errors else "see warnings"

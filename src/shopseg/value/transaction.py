@@ -106,6 +106,8 @@ class TransactionModel:
     n_customers_: int | None = field(default=None, repr=False)
     converged_: bool | None = field(default=None, repr=False)
     fit_message_: str | None = field(default=None, repr=False)
+    #: Sampled parameter sets (draws, n_params) of a Bayesian fit (:mod:`shopseg.value.bayes`); None for ML.
+    posterior_draws_: np.ndarray | None = field(default=None, repr=False)
 
     #: Registry name and the name people know it by.
     name: ClassVar[str] = ""
@@ -240,9 +242,13 @@ class TransactionModel:
 
         Drawn on the log scale (delta method: cov(log theta) = cov(theta) / (theta theta')),
         so every draw is positive. Seeded: the same fit gives the same draws. When the
-        covariance is unknown (not identified) every row is the point estimate.
+        covariance is unknown (not identified) every row is the point estimate. A Bayesian fit
+        (``posterior_draws_``) gives evenly spaced posterior draws instead.
         """
         point = np.array(self.values())
+        if self.posterior_draws_ is not None:  # a Bayesian fit: evenly spaced posterior draws
+            rows = np.linspace(0, len(self.posterior_draws_) - 1, n).round().astype(int)
+            return np.asarray(self.posterior_draws_)[rows]
         covariance = self.covariance_
         if covariance is None or not np.all(np.isfinite(covariance)):
             return np.tile(point, (n, 1))
@@ -254,12 +260,15 @@ class TransactionModel:
     def with_params(self, values: object) -> TransactionModel:
         """A copy of this model with other parameter values (for parameter draws)."""
         clone = copy.copy(self)
+        clone.posterior_draws_ = None
         clone.params_ = dict(zip(self.PARAMS, (float(v) for v in np.asarray(values, dtype="float64")), strict=True))
         return clone
 
     @property
     def uncertainty_known(self) -> bool:
         """Whether the fit has a usable covariance (parameter uncertainty can be propagated)."""
+        if self.posterior_draws_ is not None:
+            return True
         return self.covariance_ is not None and bool(np.all(np.isfinite(self.covariance_)))
 
     # --- persistence -----------------------------------------------------------------------
