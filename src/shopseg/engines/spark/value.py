@@ -118,13 +118,11 @@ def fit_transaction(summary: DataFrame, model_class: type[TransactionModel]) -> 
                     total[0] += weights @ value
                     if gradient is not None:
                         total[1:] += weights @ gradient
-                    else:
-                        total[1:] = np.nan
                 yield pd.DataFrame([total], columns=sums)
 
             result = rows.mapInPandas(partial_sums, schema).agg(*(f.sum(name) for name in sums)).collect()[0]
             gradient = np.array([float(v) if v is not None else np.nan for v in result[1:]])
-            return float(result[0]), (gradient if np.all(np.isfinite(gradient)) else None)
+            return float(result[0]), (gradient if model_class.HAS_GRADIENT else None)
 
         model = model_class().fit_summed(
             summed, total_weight=customers, mean_age=age_sum / customers, weighted_frequency=frequency_sum
