@@ -35,10 +35,16 @@ def test_holdout_orders_fall_inside_their_interval_as_often_as_promised(fitted) 
 def test_quantiles_match_the_point_distribution_without_parameter_uncertainty(fitted) -> None:
     model, _ = fitted
     point = BetaGeoModel.from_dict({**model.to_dict(), "covariance": None})
-    x, t_x, T = np.array([0.0, 3.0, 12.0]), np.array([0.0, 300.0, 500.0]), np.array([400.0, 400.0, 520.0])
+    # the last customer buys about daily: beyond the stepping range, found by doubling and bisection
+    x, t_x, T = (
+        np.array([0.0, 3.0, 12.0, 300.0]),
+        np.array([0.0, 300.0, 500.0, 519.0]),
+        np.array([400.0, 400.0, 520.0, 520.0]),
+    )
     low, high = order_quantiles(point, 180.0, x, t_x, T)
-    for i in range(3):
-        cdf = 1 - np.array([point.sf_purchases(k + 1, 180.0, x[i], t_x[i], T[i]) for k in range(60)])
+    assert high[3] > 24
+    for i in range(4):
+        cdf = 1 - np.array([point.sf_purchases(k + 1, 180.0, x[i], t_x[i], T[i]) for k in range(400)])
         assert low[i] == np.argmax(cdf >= 0.05) and high[i] == np.argmax(cdf >= 0.95)
 
 
