@@ -78,6 +78,22 @@ def test_report_is_json_with_parameters_checks_and_metrics(result) -> None:
     assert churn_gb["auc"] > 0.6  # simulated customers are predictable
 
 
+def test_churn_risk_is_the_models_p_no_order_unless_a_classifier_beats_it_out_of_time(result) -> None:
+    churn = result.report["churn"]
+    check = churn["out_of_time"]
+    assert check["available"]  # 540 days, 180-day holdout: the earlier window has 180 days of history
+    beats = (
+        check["classifier"]["auc"] > check["baseline"]["auc"]
+        and check["classifier"]["brier"] < check["baseline"]["brier"]
+    )
+    assert churn["source"] == ("gradient_boosting" if beats else "model_no_order")
+    if not beats:
+        frame, scorer = result.frame, result.scorer
+        assert scorer.churn is None
+        summary_risk = frame["churn_risk"].drop("ONLY-RETURNS")
+        assert summary_risk.between(0, 1).all()
+
+
 def test_segment_summary_and_predictive_validity(result) -> None:
     frame = result.frame
     labels = pd.Series((frame["p_alive"] > 0.5).astype(int).to_numpy(), index=frame.index)

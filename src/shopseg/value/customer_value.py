@@ -15,9 +15,11 @@ One story per customer:
   by per-customer MAE; :mod:`~shopseg.value.selection`) is refitted on the **whole history**
   and gives p_alive, expected orders, their 90% interval, the next order date and the
   model's P(no order in the window);
-* **churn_risk is that P(no order)** unless a calibrated classifier trained on a time split
-  inside the history beats it on held-out customers on *both* AUC and Brier score; then the
-  classifier's probability is used (the report says which and why);
+* **churn_risk is that P(no order)** unless a calibrated classifier beats it *out of time*
+  on *both* AUC and Brier score: trained one holdout-length window before the holdout and
+  tested on the holdout, as it would be used in production (:func:`out_of_time_check`);
+  only then is the classifier's probability used (value.json: churn says which and why).
+  The in-time comparison on held-out customers stays in holdout_metrics for reference;
 * spend per order is Gamma-Gamma when its guards pass, else a shrunk mean
   (:mod:`~shopseg.value.spend`); CLV is their discounted product, with expected orders
   capped by the documented purchase-rate bound (:func:`~shopseg.value.clv.order_rate_bound`).
@@ -54,6 +56,7 @@ from shopseg.value.predict import (
     evaluate_outcomes,
     model_features,
     outcome_labels,
+    score,
 )
 from shopseg.value.selection import CANDIDATES, Comparison, compare_models
 from shopseg.value.spend import GammaGammaSpend, ShrunkSpendModel, choose_spend_model
@@ -640,7 +643,9 @@ def _supervised(
     result.notes.extend(evaluation.notes)
     result.report["holdout_metrics"] = evaluation.records()
     result.report["prediction_window_days"] = int(split.holdout_days)
-    decision = churn_decision(evaluation.metrics)
+    decision = churn_decision(
+        out_of_time_check(orders, calibration, features, labels, random_state=random_state, n_threads=n_threads)
+    )
     result.report["churn"] = decision
     for target in (CHURN, HIGH_VALUE):
         if target == CHURN and decision["source"] != "gradient_boosting":
@@ -679,30 +684,86 @@ def run_summary(report: dict[str, object]) -> dict[str, object]:
     return summary
 
 
-def churn_decision(metrics: pd.DataFrame) -> dict[str, object]:
-    """Which churn risk to use: the classifier only when it beats the model's P(no order) on AUC *and* Brier."""
+#: The earlier training period of the out-of-time check must span at least this many days before its cut.
+MIN_TRAINING_DAYS = 90
+
+
+def out_of_time_check(
+    orders: pd.DataFrame,
+    calibration: _Calibration,
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    random_state: int,
+    n_threads: int | None,
+) -> dict[str, object]:
+    """Churn AUC / Brier on the holdout of a classifier trained one window *earlier*, and of the model's P(no order).
+
+    In production the classifier is trained on the latest window and applied to the next,
+    unseen one; the fair check does the same one step back: features at the calibration end
+    minus the holdout length, labels in the window up to the calibration end, then scored on
+    the holdout customers (features at the calibration end), next to the model's P(no order)
+    from the calibration fit, which saw no holdout label either. (A customer split inside one
+    window lets the classifier learn that window's own patterns, which need not last.)
+    Returns ``{"available": False, "reason": ...}`` when the history is too short for it.
+    """
+    split, days = calibration.split, calibration.days
+    window = split.holdout_days
+    earlier = PeriodSplit(split.calibration_end - pd.Timedelta(days=window), split.calibration_end)
+    first_day = days[DAY_COLUMN].min()
+    span = int((earlier.calibration_end - first_day) / pd.Timedelta(days=1))
+    if span < MIN_TRAINING_DAYS:
+        return {
+            "available": False,
+            "reason": f"the history before the holdout ({span + window} days) is too short to train a classifier "
+            f"one {window}-day window earlier and test it out of time (needs {MIN_TRAINING_DAYS + 2 * window} days)",
+        }
     try:
-        classifier = metrics.loc[(CHURN, "gradient_boosting")]
-        baseline = metrics.loc[(CHURN, CHURN_BASELINE)]
-    except KeyError:
-        return {"source": CHURN_BASELINE, "reason": "the classifier could not be evaluated"}
+        summary = calibration_summary(days=days, split=earlier)
+        model = type(calibration.comparison.models[calibration.comparison.chosen])().fit(
+            summary["frequency"], summary["recency"], summary["T"]
+        )
+    except ShopsegError as error:
+        return {"available": False, "reason": f"the earlier window cannot be modelled: {error}"}
+    spend = choose_spend_model(summary, days, "earlier window").spend
+    earlier_features = model_features(orders, summary, earlier, model, spend, window_days=float(window))
+    classifier = OutcomeClassifier(random_state=random_state, n_threads=n_threads).fit(
+        earlier_features, outcome_labels(summary)[CHURN]
+    )
+    if classifier.constant_:
+        return {"available": False, "reason": "churn in the earlier window is too rare to learn"}
+    y = labels[CHURN].to_numpy(dtype="int64")
+    return {
+        "available": True,
+        "trained_on": {"features_at": earlier.calibration_end, "labels_until": split.calibration_end},
+        "tested_on": {"features_at": split.calibration_end, "labels_until": split.holdout_end},
+        "customers": len(y),
+        "classifier": score(y, classifier.predict_proba(features)),
+        "baseline": score(y, features["model_p_no_purchase"].to_numpy(dtype="float64")),
+    }
+
+
+def churn_decision(check: dict[str, object]) -> dict[str, object]:
+    """The churn risk to use: a classifier only when it beats the model's P(no order) out of time (AUC and Brier)."""
+    if not check.get("available"):
+        return {"source": CHURN_BASELINE, "reason": str(check.get("reason")), "out_of_time": check}
+    classifier, baseline = check["classifier"], check["baseline"]
     facts = {
         "classifier_auc": classifier["auc"],
         "classifier_brier": classifier["brier"],
         "baseline_auc": baseline["auc"],
         "baseline_brier": baseline["brier"],
+        "out_of_time": check,
     }
-    if any(v is None or not np.isfinite(v) for v in facts.values()):
-        return {"source": CHURN_BASELINE, "reason": "AUC undefined on the held-out customers", **facts}
+    if classifier["auc"] is None or baseline["auc"] is None:
+        return {"source": CHURN_BASELINE, "reason": "AUC undefined on the holdout (one outcome only)", **facts}
     if classifier["auc"] > baseline["auc"] and classifier["brier"] < baseline["brier"]:
-        return {
-            "source": "gradient_boosting",
-            "reason": "the classifier beat the model's P(no order) on AUC and Brier",
-            **facts,
-        }
+        reason = "a classifier trained one window earlier beat the model's P(no order) on the holdout (AUC and Brier)"
+        return {"source": "gradient_boosting", "reason": reason, **facts}
     return {
         "source": CHURN_BASELINE,
-        "reason": "the classifier did not beat the model's P(no order) on both AUC and Brier",
+        "reason": "a classifier trained one window earlier did not beat the model's P(no order) on the holdout on "
+        "both AUC and Brier",
         **facts,
     }
 
