@@ -39,19 +39,29 @@ def draw_count(n_histories: int) -> int:
 
 
 def draws_for(model: TransactionModel, n_draws: int, seed: int = 0) -> list[TransactionModel]:
-    """The models to average over: ``n_draws`` parameter draws, or the point estimate without a covariance."""
+    """The models to average over: the point estimate and ``n_draws`` parameter draws (none without a covariance)."""
     if not model.uncertainty_known:
         return [model]
-    return [model.with_params(row) for row in model.parameter_draws(n_draws, seed)]
+    return [model, *(model.with_params(row) for row in model.parameter_draws(n_draws, seed))]
 
 
 def _mixture_sf(models: list[TransactionModel], alive: list[np.ndarray], k: np.ndarray, t: float, x, t_x, age):
-    """Mean over ``models`` of P(X >= k) (``alive``: each model's P(alive) of these rows); 1 where k <= 0."""
+    """Mean over ``models`` of P(X >= k) (``alive``: each model's P(alive) of these rows); 1 where k <= 0.
+
+    A draw far out in a flat direction of the likelihood can make a formula overflow for some
+    histories; such NaN values are left out of the mean (the first model, the point estimate,
+    is always finite).
+    """
     positive = np.maximum(k, 1)
     total = np.zeros(k.shape)
-    for model, p_alive in zip(models, alive, strict=True):  # over parameter draws (<= 32), not customers
-        total += model.sf_purchases(positive, t, x, t_x, age, p_alive=p_alive)
-    return np.where(k <= 0, 1.0, total / len(models))
+    counted = np.zeros(k.shape)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for model, p_alive in zip(models, alive, strict=True):  # over parameter draws (<= 33), not customers
+            value = model.sf_purchases(positive, t, x, t_x, age, p_alive=p_alive)
+            finite = np.isfinite(value)
+            total += np.where(finite, value, 0.0)
+            counted += finite
+    return np.where(k <= 0, 1.0, total / np.maximum(counted, 1))
 
 
 def order_quantiles(
@@ -81,7 +91,8 @@ def order_quantiles(
     unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
     x, t_x, age = unique[:, 0], unique[:, 1], unique[:, 2]
     models = draws_for(model, draw_count(len(unique)) if n_draws is None else n_draws, seed)
-    alive = [m.p_alive(x, t_x, age) for m in models]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        alive = [m.p_alive(x, t_x, age) for m in models]
 
     def tail(k: np.ndarray, rows: np.ndarray) -> np.ndarray:  # P(X >= k) of the mixture, for these rows
         return _mixture_sf(models, [a[rows] for a in alive], k, t, x[rows], t_x[rows], age[rows])
