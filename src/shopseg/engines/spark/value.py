@@ -121,8 +121,10 @@ def fit_transaction(summary: DataFrame, model_class: type[TransactionModel]) -> 
                 yield pd.DataFrame([total], columns=sums)
 
             result = rows.mapInPandas(partial_sums, schema).agg(*(f.sum(name) for name in sums)).collect()[0]
+            # NaN sums (trial parameters far out) come back from Arrow as null: NaN again, the optimiser steps back
+            value = float(result[0]) if result[0] is not None else np.nan
             gradient = np.array([float(v) if v is not None else np.nan for v in result[1:]])
-            return float(result[0]), (gradient if model_class.HAS_GRADIENT else None)
+            return value, (gradient if model_class.HAS_GRADIENT else None)
 
         model = model_class().fit_summed(
             summed, total_weight=customers, mean_age=age_sum / customers, weighted_frequency=frequency_sum
