@@ -144,7 +144,9 @@ class BetaGeoModel(TransactionModel):
         expected = np.where(np.isfinite(expected), expected, fallback)
         return np.clip(expected, 0.0, None)
 
-    def p_no_purchase(self, t: object, frequency: object, recency: object, T: object) -> np.ndarray:
+    def p_no_purchase(
+        self, t: object, frequency: object, recency: object, T: object, p_alive: object | None = None
+    ) -> np.ndarray:
         """P(no purchase in (T, T + t] | history) = 1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)).
 
         Given alive, the posterior rate is gamma(r + x, alpha + T), and a customer can only
@@ -154,7 +156,8 @@ class BetaGeoModel(TransactionModel):
         r, alpha, _, _ = self.values()
         horizon, x, t_x, age = arrays(t, frequency, recency, T)
         silent_if_alive = np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + horizon)))
-        return 1.0 - self.p_alive(x, t_x, age) * (1.0 - silent_if_alive)
+        alive = self.p_alive(x, t_x, age) if p_alive is None else p_alive
+        return 1.0 - alive * (1.0 - silent_if_alive)
 
     def sf_purchases(
         self, k: object, t: object, frequency: object, recency: object, T: object, p_alive: object | None = None

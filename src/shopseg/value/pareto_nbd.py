@@ -131,7 +131,9 @@ class ParetoNBDModel(TransactionModel):
         rate = (r + x) * (beta + age) / (alpha + age)
         return np.clip(self.p_alive(x, t_x, age) * rate * _relative_growth(s - 1.0, log_q), 0.0, None)
 
-    def p_no_purchase(self, t: object, frequency: object, recency: object, T: object) -> np.ndarray:
+    def p_no_purchase(
+        self, t: object, frequency: object, recency: object, T: object, p_alive: object | None = None
+    ) -> np.ndarray:
         """P(no purchase in (T, T+t] | history): dropped out, or alive and silent until the window ends or they leave.
 
         Given alive, lambda ~ gamma(r+x, alpha+T) and mu ~ gamma(s, beta+T); silent until
@@ -145,7 +147,8 @@ class ParetoNBDModel(TransactionModel):
         outlives = s * (log_beta - np.log(beta + age + horizon)) + (r + x) * (log_alpha - np.log(alpha + age + horizon))
         leaves = np.log(s) + s * log_beta + (r + x) * log_alpha + log_integral(values, x, age, age + horizon)
         silent_if_alive = np.clip(np.exp(outlives) + np.exp(leaves), 0.0, 1.0)
-        return 1.0 - self.p_alive(x, t_x, age) * (1.0 - silent_if_alive)
+        alive = self.p_alive(x, t_x, age) if p_alive is None else p_alive
+        return 1.0 - alive * (1.0 - silent_if_alive)
 
     def sf_purchases(
         self, k: object, t: object, frequency: object, recency: object, T: object, p_alive: object | None = None

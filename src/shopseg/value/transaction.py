@@ -134,8 +134,10 @@ class TransactionModel:
         """Expected purchases in (T, T + t] given the history."""
         raise NotImplementedError
 
-    def p_no_purchase(self, t: object, frequency: object, recency: object, T: object) -> np.ndarray:
-        """P(no purchase in (T, T + t] | history)."""
+    def p_no_purchase(
+        self, t: object, frequency: object, recency: object, T: object, p_alive: object | None = None
+    ) -> np.ndarray:
+        """P(no purchase in (T, T + t] | history); ``p_alive``: this model's P(alive) of the histories, if known."""
         raise NotImplementedError
 
     def sf_purchases(
@@ -230,11 +232,12 @@ class TransactionModel:
         the chance of an order within the horizon is over one half. In the data's time unit.
         """
         x, t_x, age = (a.ravel() for a in arrays(frequency, recency, T))
-        within = self.p_no_purchase(horizon, x, t_x, age) < 0.5
+        alive = self.p_alive(x, t_x, age)
+        within = self.p_no_purchase(horizon, x, t_x, age, p_alive=alive) < 0.5
         low, high = np.zeros(x.size), np.full(x.size, float(horizon))
         for _ in range(iterations):  # halves the bracket each time: horizon / 2^40 at the end
             middle = (low + high) / 2
-            silent = self.p_no_purchase(middle, x, t_x, age) >= 0.5
+            silent = self.p_no_purchase(middle, x, t_x, age, p_alive=alive) >= 0.5
             low, high = np.where(silent, middle, low), np.where(silent, high, middle)
         return np.where(within, high, np.nan)
 
