@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from shopseg import schema as s
 from shopseg.errors import ConfigError
 from shopseg.value import customer_value, predictive_validity, segment_value_summary, value_columns
+from shopseg.value.bgnbd import BetaGeoModel
 from shopseg.value.simulate import simulate_orders
 
 
@@ -164,3 +166,34 @@ def test_bad_arguments_are_config_errors(shop_orders: pd.DataFrame) -> None:
         customer_value(shop_orders, horizon_days=0)
     with pytest.raises(ConfigError, match="monthly"):
         customer_value(shop_orders, discount_rate=5.0)
+
+
+def test_a_three_month_shop_warns_that_it_extrapolates() -> None:
+    orders = simulate_orders(300, seed=8, history_days=95, acquisition_days=60)
+    last = orders[s.TS].max().normalize()
+    burst = [("NEW", str(last - pd.Timedelta(days=d)), 80.0) for d in (3, 2, 1, 0)]  # four orders in three days
+    result = customer_value(pd.concat([orders, day_orders(burst)], ignore_index=True), n_threads=1)
+    report, frame = result.report, result.frame
+    assert any("extrapolate" in w for w in report["warnings"])  # 95 days of history, 365 days ahead
+    bound = report["clv_bound"]["max_orders_over_horizon"]
+    assert 0 < bound < 365 and frame.loc["NEW", "expected_orders_365d"] <= bound
+    assert frame.loc["NEW", "expected_orders_365d_p95"] <= np.ceil(bound)
+    json.dumps(report, allow_nan=False)
+
+
+def test_the_rate_bound_caps_customers_seen_for_a_few_days_only() -> None:
+    orders = simulate_orders(200, seed=9, history_days=200)
+    last = orders[s.TS].max().normalize()
+    pair = day_orders([("PAIR", str(last - pd.Timedelta(days=1)), 50.0), ("PAIR", str(last), 50.0)])
+    orders = pd.concat([orders, pair], ignore_index=True)
+    result = customer_value(orders, n_threads=1)
+    eager = BetaGeoModel()  # a fit like the 3-month shop: a tiny alpha makes two orders a day apart a habit
+    eager.params_ = {"r": 0.5, "alpha": 0.5, "a": 0.5, "b": 100.0}
+    scorer = replace(result.scorer, transaction=eager, rate_bound=0.05)
+    frame, facts = scorer.score_with_facts(orders)
+    unbounded = eager.conditional_expected_purchases(365, 1, 1, 1)
+    assert unbounded > 100  # what the model alone would predict
+    assert frame.loc["PAIR", "expected_orders_365d"] == pytest.approx(0.05 * 365)
+    assert frame.loc["PAIR", "expected_orders_365d_p95"] <= np.ceil(0.05 * 365)
+    assert facts["capped"] >= 1
+    assert frame.loc["PAIR", "clv"] < eager.conditional_expected_purchases(365, 1, 1, 1) * 50.0 / 5

@@ -75,8 +75,8 @@ def log_tail(params: tuple[float, ...], x: np.ndarray, t: np.ndarray) -> np.ndar
 def log_integral(params: tuple[float, ...], x: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
     """log I(t1, t2) = log(G(t1) - G(t2)) for t1 <= t2; -inf where t1 == t2."""
     first, second = log_tail(params, x, t1), log_tail(params, x, t2)
-    difference = np.minimum(second - first, 0.0)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # extreme trial parameters: NaN, which the callers handle
+        difference = np.minimum(second - first, 0.0)
         return np.where(t2 > t1, first + np.log(-np.expm1(difference)), -np.inf)
 
 
