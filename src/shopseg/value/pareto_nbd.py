@@ -15,12 +15,13 @@ Model and Related Expressions") is::
 
 where the second term is "dropped out at tau between the last purchase and T". Its closed
 form is Gauss hypergeometric: with k = r+s+x, c = max(alpha, beta), z = |alpha-beta|/(c+t),
-G(t) = (c+t)^-k / k * 2F1(k, s+1; k+1; z) when alpha >= beta, and 2F1(k, r+x; k+1; z) when
-alpha < beta (so |z| < 1 always). Numerically stable form used here: Euler's
-transformation turns those into (1-z)^-s 2F1(1, r+x; k+1; z) and (1-z)^(1-r-x)
-2F1(1, s+1; k+1; z), series with *positive* terms only (no cancellation; the first is
-bounded by k/s), evaluated in log space, and G(t1) - G(t2) as G(t1) (1 - G(t2)/G(t1)) with
-``expm1`` so nothing overflows for customers with thousands of purchases. The same G gives
+G(t) = (c+t)^-k / k * 2F1(k, m; k+1; z) with m = s+1 when alpha >= beta and m = r+x when
+alpha < beta (so |z| < 1 always). Numerically stable form used here
+(:func:`log_hypergeometric`): Euler's or Pfaff's transformation turns it into a series
+2F1(1, b; k+1; .) whose terms are all positive (no cancellation), with the smaller of m and
+k+1-m as b (fast where scipy would crawl), evaluated in log space; G(t1) - G(t2) is
+G(t1) (1 - G(t2)/G(t1)) with ``expm1``, so nothing overflows for customers with thousands
+of purchases. The same G gives
 P(alive), P(no purchase in a window) and the log-likelihood. The gradient is numerical
 (central differences in log-parameters); identical (x, t_x, T) rows are evaluated once.
 """
@@ -41,20 +42,47 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 
 
 def _log_series(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """log 2F1(1, b; c; z) for 0 <= z < 1 and c > b > 0 (a series of positive terms).
+    """log 2F1(1, b; c; z) with scipy; NaN where scipy loses it.
 
-    scipy's hyp2f1 loses the value (inf/NaN) close to z = 1 when c - b - 1 is a whole
-    number (its 1 - z transformation has poles there); those entries are recomputed as the
-    mean of the function at b (1 -+ 1e-6), which is smooth in b: error about 1e-10 relative.
+    scipy's hyp2f1 returns inf/NaN close to z = 1 when c - b - 1 is a whole number (its 1 - z
+    transformation has poles there); those entries are recomputed as the mean of the function
+    at b (1 -+ 1e-6), which is smooth in b: error about 1e-10 relative.
     """
+    b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (b, c, z)))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         value = np.atleast_1d(np.log(hyp2f1(1.0, b, c, z)))
         bad = ~np.isfinite(value)
         if np.any(bad):
-            b_bad, c_bad, z_bad = (np.broadcast_to(v, value.shape)[bad] for v in (b, c, z))
+            b_bad, c_bad, z_bad = (np.atleast_1d(v)[bad] for v in (b, c, z))
             nudged = (hyp2f1(1.0, b_bad * (1 - 1e-6), c_bad, z_bad) + hyp2f1(1.0, b_bad * (1 + 1e-6), c_bad, z_bad)) / 2
             value[bad] = np.log(nudged)
-    return value.reshape(np.shape(z)) if np.ndim(z) == 0 else value
+    return value.reshape(z.shape)
+
+
+def log_hypergeometric(k: np.ndarray, m: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log 2F1(k, m; k+1; z) for 0 <= z < 1, k, m > 0, as a series of positive terms.
+
+    Two exact rewrites, each a 2F1(1, b; k+1; .) series: Euler's,
+    (1-z)^(1-m) 2F1(1, k+1-m; k+1; z), and Pfaff's, (1-z)^-m 2F1(1, m; k+1; z/(z-1)). The
+    one with the smaller b is used (scipy needs about 80 us an entry for b = 157 near z = 1,
+    under 1 us for small b), the other where it fails.
+    """
+    k, m, z = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (k, m, z)))
+    other = k + 1.0 - m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rest = np.log1p(-z)
+        euler = m >= other  # Euler's series has b = other, Pfaff's b = m
+        value = np.empty(z.shape)
+        value[euler] = _log_series(other[euler], k[euler] + 1.0, z[euler]) + (1.0 - m[euler]) * log_rest[euler]
+        pfaff = ~euler
+        w = z[pfaff] / (z[pfaff] - 1.0)
+        value[pfaff] = _log_series(m[pfaff], k[pfaff] + 1.0, w) - m[pfaff] * log_rest[pfaff]
+        failed = ~np.isfinite(value)
+        if np.any(failed):  # the other rewrite
+            e, f = failed & ~euler, failed & euler
+            value[e] = _log_series(other[e], k[e] + 1.0, z[e]) + (1.0 - m[e]) * log_rest[e]
+            value[f] = _log_series(m[f], k[f] + 1.0, z[f] / (z[f] - 1.0)) - m[f] * log_rest[f]
+    return value
 
 
 def log_tail(params: tuple[float, ...], x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -64,12 +92,8 @@ def log_tail(params: tuple[float, ...], x: np.ndarray, t: np.ndarray) -> np.ndar
     k = r + s + x
     c = max(alpha, beta)
     z = abs(alpha - beta) / (c + t)
-    with np.errstate(divide="ignore"):
-        if alpha >= beta:
-            series = _log_series(r + x, k + 1.0, z) - s * np.log1p(-z)
-        else:
-            series = _log_series(np.full_like(k, s + 1.0), k + 1.0, z) + (1.0 - r - x) * np.log1p(-z)
-    return series - np.log(k) - k * np.log(c + t)
+    m = np.full_like(k, s + 1.0) if alpha >= beta else r + x
+    return log_hypergeometric(k, m, z) - np.log(k) - k * np.log(c + t)
 
 
 def log_integral(params: tuple[float, ...], x: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
