@@ -85,15 +85,19 @@ def value_of_everybody(orders: DataFrame, scorer: ValueScorer) -> tuple[DataFram
 
     The transaction model the sample chose (BG/NBD, MBG/NBD or Pareto/NBD) is fitted again on
     every customer (its likelihood summed across partitions) and replaces the sample's fit in
-    the scorer; the spend model, the bound and the churn / high-value classifiers are the sample's.
+    the scorer unless it did not converge; the spend model, the bound and the churn / high-value
+    classifiers are the sample's.
     """
     started = time.perf_counter()
     summary, last_day = purchase_summary(orders)
-    transaction, facts = fit_transaction(summary, type(scorer.transaction))
+    refit, facts = fit_transaction(summary, type(scorer.transaction))
+    # a refit that did not converge (a flat ridge on everybody) is not trusted over the sample's fit
+    transaction = refit if refit.converged_ else scorer.transaction
     values = score_customers(orders, replace(scorer, transaction=transaction, last_day=last_day))
     record = {
-        "transaction_all_customers": transaction.to_dict(),
+        "transaction_all_customers": refit.to_dict(),
         "transaction_sample": scorer.transaction.to_dict(),
+        "transaction_used": "all_customers" if refit.converged_ else "sample (the refit on everybody did not converge)",
         "fit": facts,
         "last_day": last_day.isoformat(),
         "columns": list(value_columns(scorer.horizon_days)),
