@@ -31,7 +31,7 @@ from shopseg.recommend.als import implicit_available
 from shopseg.recommend.fold_in import ALSSettings, FoldInALS
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.shop import Shop
-from shopseg.value import predictive_validity
+from shopseg.value import predictive_validity, run_summary
 
 
 @dataclass
@@ -214,7 +214,7 @@ def run_record(
             "dp_epsilon": segmenter.dp_epsilon,
             "pseudonymised": bool(config.get("pseudonymised")),
         },
-        "value": segmenter.value_.report if segmenter.value_ is not None else {"available": False},
+        "value": run_summary(segmenter.value_.report) if segmenter.value_ is not None else {"available": False},
         "text": segmenter.text_.report if segmenter.text_ is not None else {"used": False, "reason": "turned off"},
         "timings_seconds": timings,
     }

@@ -331,6 +331,8 @@ def segment(
     validity = result.record.get("value", {}).get("predictive_validity")
     if isinstance(validity, list):
         console.print(validity_table(validity))
+    for warning in result.record.get("value", {}).get("warnings", []):
+        console.print(f"  [yellow]value warning:[/] {_escape(warning)}")
     console.print(recommend_summary(result.record))
     rows = result.record["rows"]
     console.print(
