@@ -97,7 +97,8 @@ def test_segment_help_lists_the_options(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (("--k", "0"), "--k must be at least 1, got 0."),
+        (("--k", "0"), "--k must be a whole number of segments of at least 2, got 0"),
+        (("--k", "1"), "--k must be a whole number of segments of at least 2, got 1: one segment is everybody."),
         (("--k", "abc"), "--k must be 'auto' or a whole number, got 'abc'."),
         (("--format", "shopify-ish"), "Unknown format 'shopify-ish'. Known formats: cdnow, online-retail"),
         (("--map", "customer_id"), "--map expects CANONICAL=COLUMN pairs"),
@@ -121,6 +122,62 @@ def test_usage_error_exits_2_not_internal_error(cli: Cli, good_orders: Path, tmp
     code, _, err = cli("segment", "--no-such-option")
     assert code == 2
     assert "No such option: --no-such-option" in err
+
+
+# -- inputs that cannot be segmented: exit 2, one message naming the file and what to do ------
+
+
+def test_a_file_that_is_not_orders_exits_2(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "groups.csv"
+    path.write_text("customer_id,group\nC1,a\nC2,b\nC3,a\nC4,b\nC5,a\nC6,b\n")
+    for command in ("segment", "value"):
+        out = tmp_path / f"out-{command}"
+        code, stdout, err = cli(command, "--orders", path, "--out", out)
+        assert code == 2, stdout
+        message = err.removeprefix("Error: ")
+        assert message.startswith(f"{path}: this is not an orders file: 6 rows with the columns customer_id, group")
+        assert "order_id, ts and amount" in message and "--map" in message
+        assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_customer_table_given_as_orders_is_refused_by_value_only(cli: Cli, tmp_path: Path) -> None:
+    """A customer table with numbers is a valid input to segment, but has no order lines for value."""
+    path = Path(__file__).parent / "data" / "formats" / "customer_table.csv"
+    code, _, err = cli("value", "--orders", path, "--out", tmp_path / "value")
+    assert code == 2
+    assert err.startswith(f"Error: {path}: no order lines found: 40 rows with the columns customer_id, age")
+
+
+def test_a_file_whose_rows_are_all_quarantined_exits_2(cli: Cli, tmp_path: Path) -> None:
+    path = BAD / "all_rows_quarantined.csv"
+    for command in ("segment", "value"):
+        code, _, err = cli(command, "--orders", path, "--out", tmp_path / f"out-{command}")
+        assert code == 2
+        assert err.startswith(f"Error: {path}: no customer is left to segment")
+        assert "negative price" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ((), "only 6 customers to segment; --k 4 needs at least 8 (2 per segment)."),
+        (("--k", "auto"), None),
+    ],
+)
+def test_fewer_than_two_customers_per_segment_exits_2(
+    cli: Cli, good_orders: Path, tmp_path: Path, flags: tuple[str, ...], message: str | None
+) -> None:
+    out = tmp_path / "out"
+    code, stdout, err = cli("segment", "--orders", good_orders, "--out", out, "--k", "4", *flags, "--no-text")
+    if message is None:  # auto: 6 customers allow k = 2 or 3, never more
+        assert code == 0, err
+        record = json.loads((out / "run.json").read_text())
+        assert 2 <= record["model"]["k_chosen"] <= 3
+        return
+    assert code == 2, stdout
+    assert err.startswith(f"Error: {good_orders}: {message}")
+    assert "smaller --k" in err
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_no_input_exits_2(cli: Cli, tmp_path: Path) -> None:
@@ -344,7 +401,7 @@ def test_demo_prints_its_agreement_with_the_planted_segments(cli: Cli, tmp_path:
     out = tmp_path / "demo"
     code, stdout, err = cli("demo", "--customers", "300", "--seed", "1", "--out", out)
     assert code == 0, err
-    segments = pd.read_parquet(out / "segments.parquet")
+    segments = pd.read_parquet(out / "run" / "segments.parquet")
     truth = pd.read_csv(out / "data" / "truth.csv", dtype={"customer_id": str})
     merged = segments.merge(truth, on="customer_id")
     expected = adjusted_rand_score(merged["segment"], merged["segment_id"])

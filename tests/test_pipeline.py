@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import shopseg
 from shopseg import Segmenter, load_shop
 from shopseg.export.outputs import OUTPUT_FILES
 from shopseg.pipeline import MODEL_VERSION
@@ -85,3 +86,41 @@ def test_unfitted_model_says_so() -> None:
 
     with pytest.raises(ShopsegError, match="not fitted"):
         Segmenter().assignments()
+
+
+def small_shop(customers: int) -> shopseg.Shop:
+    """``customers`` customers with two orders each and different spends (no text)."""
+    ids = [f"C{i}" for i in range(customers) for _ in range(2)]
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "order_id": [f"O{i}" for i in range(len(ids))],
+            "ts": pd.date_range("2024-01-01", periods=len(ids), freq="7D"),
+            "amount": [10.0 + 7 * i for i in range(len(ids))],
+        }
+    )
+    frame["is_return"] = False
+    return shopseg.Shop(orders=frame)
+
+
+@pytest.mark.parametrize("k", [0, 1, -3, 2.5, True])
+def test_the_library_refuses_fewer_than_two_segments(k: object) -> None:
+    from shopseg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least 2"):
+        Segmenter(k=k, use_text=False).fit(small_shop(10))
+
+
+def test_the_library_refuses_fewer_than_two_customers_per_segment() -> None:
+    from shopseg.errors import ShopsegError
+
+    with pytest.raises(ShopsegError, match="Only 7 customers to segment; --k 4 needs at least 8"):
+        Segmenter(k=4, use_text=False, value=False).fit(small_shop(7))
+    with pytest.raises(ShopsegError, match="needs at least 4"):
+        Segmenter(use_text=False, value=False).fit(small_shop(3))
+
+
+def test_automatic_k_never_asks_for_more_than_half_the_customers() -> None:
+    model = Segmenter(use_text=False, value=False, stability_refits=0, min_segment_size=1).fit(small_shop(5))
+    assert model.clusterer_.n_clusters_ == 2  # k = 3..10 cut to 2..2 for five customers
+    assert min(pd.Series(model.labels_).value_counts()) >= 2

@@ -37,6 +37,7 @@ from shopseg.cluster import (
     save_clusterer,
     save_document,
 )
+from shopseg.cluster.requirements import check_customer_count, check_k, feasible_k_range
 from shopseg.embed.base import TextEncoder
 from shopseg.embed.customer_vectors import TextProgress
 from shopseg.embed.registry import get_encoder
@@ -150,13 +151,13 @@ class Segmenter:
         """Learn segments from ``shop``; see the module docstring."""
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"Unknown algorithm '{self.algorithm}'. Known: {', '.join(ALGORITHMS)}.")
-        if self.k is not None and self.k < 1:
-            raise ConfigError(f"--k must be a positive number of segments, got {self.k}.")
+        check_k(self.k)
         with self._step("features"):
             self.features_ = build_features(shop)
         frame = self.features_.frame
         if frame.empty:
             raise ShopsegError("No customers to segment: every row was a guest or quarantined (see quarantine.csv).")
+        check_customer_count(len(frame), self.k)
         with self._step("scale"):
             weights = {**DEFAULT_BLOCK_WEIGHTS, **(self.block_weights or {})}
             self.scaler_ = BlockScaler(blocks=self.features_.segmentation_blocks, weights=weights).fit(frame)
@@ -165,7 +166,8 @@ class Segmenter:
             matrix = self._fit_text(shop, frame.index, matrix)
         self.representation_ = matrix
         with self._step("cluster"):
-            params: dict[str, object] = {"k": self.k, "k_range": self.k_range, "random_state": self.random_state}
+            k_range = feasible_k_range(len(frame), self.k_range)  # two customers per segment at least
+            params: dict[str, object] = {"k": self.k, "k_range": k_range, "random_state": self.random_state}
             if self.algorithm == "hdbscan":
                 params["noise"] = self.noise
             self.clusterer_ = ALGORITHMS[self.algorithm](**params).fit(matrix)

@@ -18,6 +18,7 @@ import pandas as pd
 from shopseg import __version__
 from shopseg import schema as s
 from shopseg.cluster import selection_summary
+from shopseg.cluster.requirements import check_customer_count, check_k
 from shopseg.embed.customer_vectors import TextProgress
 from shopseg.errors import ShopsegError
 from shopseg.export.outputs import write_outputs
@@ -31,7 +32,7 @@ from shopseg.recommend.als import implicit_available
 from shopseg.recommend.fold_in import ALSSettings, FoldInALS
 from shopseg.recommend.registry import DEFAULT_RECOMMENDER
 from shopseg.shop import Shop
-from shopseg.value import predictive_validity
+from shopseg.value import predictive_validity, run_summary
 
 
 @dataclass
@@ -55,7 +56,24 @@ def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]
     calibration = shop.orders[shop.orders[s.TS] < value.split.holdout_start]
     if calibration.empty or value.outcomes is None:
         return {"skipped": "no calibration period"}
-    refit = Segmenter(
+    if segmenter.clusterer_.n_clusters_ < 2:
+        return {"skipped": "one segment: nothing to compare"}
+    try:
+        refit = _refit_on_calibration(shop, segmenter, calibration)
+    except ShopsegError as error:  # e.g. too few customers before the holdout for this k
+        return {"skipped": str(error)}
+    labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
+    table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
+    return [
+        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in table.reset_index().to_dict("records")
+    ]
+
+
+def _refit_on_calibration(shop: Shop, segmenter: Segmenter, calibration: pd.DataFrame) -> Segmenter:
+    """The same configuration (same k) fitted on the orders before the holdout."""
+    value = segmenter.value_
+    return Segmenter(
         k=segmenter.clusterer_.n_clusters_,
         algorithm=segmenter.algorithm,
         random_state=segmenter.random_state,
@@ -71,12 +89,6 @@ def segment_validity(shop: Shop, segmenter: Segmenter) -> list[dict[str, object]
         stability_refits=0,
         map_method=None,
     ).fit(Shop(orders=calibration, products=shop.products, reviews=_before(shop.reviews, value.split.holdout_start)))
-    labels = refit.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
-    table = predictive_validity(labels, value.outcomes, random_state=segmenter.random_state)
-    return [
-        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
-        for row in table.reset_index().to_dict("records")
-    ]
 
 
 def _before(table: pd.DataFrame | None, moment: pd.Timestamp) -> pd.DataFrame | None:
@@ -214,7 +226,7 @@ def run_record(
             "dp_epsilon": segmenter.dp_epsilon,
             "pseudonymised": bool(config.get("pseudonymised")),
         },
-        "value": segmenter.value_.report if segmenter.value_ is not None else {"available": False},
+        "value": run_summary(segmenter.value_.report) if segmenter.value_ is not None else {"available": False},
         "text": segmenter.text_.report if segmenter.text_ is not None else {"used": False, "reason": "turned off"},
         "timings_seconds": timings,
     }
@@ -239,6 +251,7 @@ def run_segmentation(
 
     ``options`` are :func:`segment_shop`'s (k, seed, algorithm, text, recommender ...).
     """
+    check_k(options.get("k"))  # a bad flag fails before anything is read or created
     out_dir = prepare_output(out_dir)  # fail before the work, not after
     check_run_options(options)
     started = time.perf_counter()
@@ -256,11 +269,18 @@ def run_segmentation(
         pseudonymise_key=pseudonymise_key,
     )
     require_customers(shop)
+    check_customer_count(len(shop.customer_ids()), options.get("k"), _main_file(shop))
     read_seconds = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("read", "end")
     inputs = {"format": format, "mapping": mapping, "date_format": date_format, "pseudonymised": bool(pseudonymise_key)}
     return segment_shop(shop, out_dir, inputs=inputs, timings={"read": read_seconds}, on_step=on_step, **options)
+
+
+def _main_file(shop: Shop) -> str | None:
+    """The file customers are counted from (orders, else the first given), for messages."""
+    report = next((f for f in shop.files if f.role == "orders"), shop.files[0] if shop.files else None)
+    return report.path if report is not None else None
 
 
 def pop_input_paths(options: dict[str, Any], engine: str) -> dict[str, Path]:

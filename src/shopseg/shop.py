@@ -28,6 +28,8 @@ class FileReport:
     guests: int = 0
     quarantined: int = 0
     kept: int = 0
+    #: Lines of a UTF-8 file holding bytes that are not UTF-8, read as Windows-1252 (see ingest.reading).
+    lines_not_utf8: int = 0
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:

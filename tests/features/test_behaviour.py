@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,3 +110,31 @@ def test_a_customer_alone_gets_the_same_features_with_the_shops_priors() -> None
     # Without the priors, b's shares would shrink towards b's own habits: not the same point.
     naive = build_features(alone, full.reference_ts)
     assert naive.frame.loc["b", "weekend_share"] != full.frame.loc["b", "weekend_share"]
+
+
+def test_features_do_not_depend_on_the_order_of_the_lines() -> None:
+    """Same lines in another order (as DuckDB's threads may deliver them): bit-identical features.
+
+    Floating-point sums depend on the order of their terms; the features sum money exactly, so
+    the same input gives the same bits, and so the same segments, on every run.
+    """
+    rng = np.random.default_rng(4)
+    n = 60_000
+    orders = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: rng.integers(0, 300, n).astype(str),
+            s.ORDER_ID: rng.integers(0, 20_000, n).astype(str),
+            s.TS: pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 30_000_000, n), unit="s"),
+            s.AMOUNT: rng.gamma(2.0, 30.123456789, n),
+            s.QUANTITY: rng.integers(1, 5, n).astype(float),
+        }
+    )
+    orders[s.IS_RETURN] = rng.random(n) < 0.05
+    orders[s.AMOUNT] = orders[s.AMOUNT].where(~orders[s.IS_RETURN], -orders[s.AMOUNT])
+    expected = behaviour_features(orders, REFERENCE)
+    for seed in range(3):
+        shuffled = behaviour_features(orders.sample(frac=1.0, random_state=seed), REFERENCE)
+        pd.testing.assert_frame_equal(shuffled, expected, check_exact=True)
+    # and the exact sums are the sums
+    spend = orders[~orders[s.IS_RETURN]].groupby(s.CUSTOMER_ID)[s.AMOUNT].sum()
+    assert np.allclose(expected["monetary_total"], spend.reindex(expected.index), rtol=1e-12)

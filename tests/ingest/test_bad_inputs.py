@@ -62,6 +62,7 @@ NEGATIVE = "negative price"
 NOT_FINITE = "not a finite number"
 QUOTE_NEVER_CLOSED = "a quoted field opened here is never closed"
 NO_CUSTOMER = "no customer is left to segment"
+ABSURD_AMOUNT = "absurd amount (more than 10,000,000,000)"
 
 CASES: dict[str, Clean | Refused] = {
     # -- the run stops: the file as a whole cannot be used ------------------------------
@@ -78,6 +79,16 @@ CASES: dict[str, Clean | Refused] = {
     "broken_quotes_last_field.csv": Refused((QUOTE_NEVER_CLOSED,), line=4),
     "binary.bin": Refused(("not a text table", "binary data")),
     "corrupt.xlsx": Refused(("not a readable Excel workbook",)),
+    "mixed_day_month.csv": Refused(
+        (
+            "mixes day-first and month-first dates",
+            "2 rows can only be day/month (first: line 3, '13/01/2024 08:26')",
+            "2 only month/day (first: line 6, '02/14/2024 21:45')",
+            "the 3 rows that fit both",
+            "--date-format day-first",
+        ),
+        column="ts",
+    ),
     "corrupt.parquet": Refused(("not a readable Parquet file",)),
     "guests_only.csv": Refused((NO_CUSTOMER, "5 have no customer id", "--map customer_id=")),
     "all_rows_quarantined.csv": Refused((NO_CUSTOMER, "5 were quarantined", NEGATIVE), line=2, column="unit_price"),
@@ -87,6 +98,7 @@ CASES: dict[str, Clean | Refused] = {
     "semicolon_decimal_comma.csv": Clean(read=5, kept=5, customers=4),
     "utf16_bom.tsv": Clean(read=6, kept=6, customers=4),
     "utf8_bom.csv": Clean(read=5, kept=5, customers=3),
+    "utf8_one_latin1_byte.csv": Clean(read=8, kept=8, customers=8),
     "stray_quotes.csv": Clean(read=6, kept=6, customers=5),
     "mixed_dates.csv": Clean(read=8, kept=8, customers=5),
     "quoted_multiline.csv": Clean(read=4, kept=3, quarantined=1, customers=2, rejected=((7, "unit_price", NEGATIVE),)),
@@ -138,6 +150,13 @@ CASES: dict[str, Clean | Refused] = {
         read=11, kept=10, quarantined=1, customers=5, rejected=((7, "ts", "not a date"),)
     ),
     "duplicate_lines.csv": Clean(read=14, kept=11, duplicates=3, customers=5),
+    "absurd_amounts.csv": Clean(
+        read=9,
+        kept=6,
+        quarantined=3,
+        customers=5,
+        rejected=((3, "unit_price", ABSURD_AMOUNT), (5, "amount", ABSURD_AMOUNT), (7, "unit_price", ABSURD_AMOUNT)),
+    ),
     "one_customer.csv": Clean(read=8, kept=8, customers=1),
     "all_customers_identical.csv": Clean(read=6, kept=6, customers=6),
 }
@@ -280,6 +299,21 @@ def test_latin1_text_survives() -> None:
     assert "Größe L £ sale" in set(shop.orders[s.DESCRIPTION])
 
 
+def test_one_latin1_byte_in_a_utf8_file_spoils_only_its_line() -> None:
+    """Issue 17: one pasted Latin-1 byte made the whole file decode as cp1252 (mojibake in every row)."""
+    shop = load_shop(BAD / "utf8_one_latin1_byte.csv")
+    report = shop.files[0]
+    assert report.encoding == "utf-8" and report.lines_not_utf8 == 1
+    assert any("1 line(s) hold bytes that are not valid UTF-8" in note and "line 6" in note for note in report.notes)
+    assert {"Zoé", "Jürgen"} <= set(shop.orders[s.CUSTOMER_ID])
+    assert set(shop.orders[s.DESCRIPTION]) >= {"Crème brûlée set", "Größe L", "Smørrebrød board", "Niño pack"}
+
+
+def test_latin1_file_reads_as_cp1252_without_a_note() -> None:
+    report = load_shop(BAD / "latin1.csv").files[0]
+    assert report.lines_not_utf8 == 0 and not any("UTF-8" in note for note in report.notes)
+
+
 def test_semicolon_decimal_commas_and_currency() -> None:
     shop = load_shop(BAD / "semicolon_decimal_comma.csv")
     assert list(shop.orders[s.AMOUNT]) == pytest.approx([19.9, 10.0, 1249.0, 5.0, 50.0])
@@ -317,6 +351,27 @@ def test_mixed_date_formats() -> None:
         "O7": pd.Timestamp("2024-03-28"),
         "O8": pd.Timestamp("2024-04-02 11:11"),  # epoch seconds
     }
+
+
+@pytest.mark.parametrize(
+    ("order", "rejected_lines", "o3"),
+    [("day-first", [6, 8], "2024-02-03 18:05"), ("month-first", [3, 7], "2024-03-02 18:05")],
+)
+def test_mixed_day_month_read_in_the_order_the_user_names(order: str, rejected_lines: list[int], o3: str) -> None:
+    """Issue 17: 12.5% of a column was silently day/month-swapped; now the user settles it, the rest is quarantined."""
+    shop = load_shop(BAD / "mixed_day_month.csv", date_format=order)
+    report = shop.files[0]
+    assert (report.rows_read, report.kept, report.quarantined) == (8, 6, 2)
+    assert quarantined_rows(shop) == [(line, "ts", "not a date") for line in rejected_lines]
+    ts = shop.orders.set_index(s.ORDER_ID)[s.TS]
+    assert ts["O3"] == pd.Timestamp(o3) and ts["O1"] == pd.Timestamp("2024-01-05 10:00")
+
+
+def test_mixed_day_month_through_the_cli(tmp_path: Path) -> None:
+    path = BAD / "mixed_day_month.csv"
+    check_cli(path, CASES["mixed_day_month.csv"], tmp_path)
+    result = shopseg("validate", "--orders", path, "--date-format", "day-first", cwd=tmp_path)
+    assert result.returncode == 0 and "quarantined: 2 × not a date" in result.stdout
 
 
 def test_negative_quantity_is_a_return_not_a_bad_row() -> None:
@@ -379,13 +434,13 @@ def test_bad_input_through_cli(name: str, tmp_path: Path) -> None:
         assert "fewer than two distinct customers: one segment" in record["notes"]
 
 
-def test_one_customer_is_one_segment(tmp_path: Path) -> None:
-    """The whole run in-process (what ``segment`` does after parsing its flags)."""
-    result = run_segmentation(tmp_path / "out", orders=BAD / "one_customer.csv")
-    assert result.record["rows"]["rows_kept"] == 8
-    assert result.record["customers_segmented"] == 1
-    assert result.record["model"]["k_chosen"] == 1
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["segments"][0]["size"] == 1
+def test_one_customer_reads_clean_but_is_too_few_to_segment(tmp_path: Path) -> None:
+    """The whole run in-process (what ``segment`` does after parsing its flags): two segments need four customers."""
+    path = BAD / "one_customer.csv"
+    with pytest.raises(InputError) as info:
+        run_segmentation(tmp_path / "out", orders=path)
+    check_message(str(info.value), Refused(("only 1 customer to segment", "needs at least 4")), path)
+    assert not (tmp_path / "out" / "run.json").exists()
 
 
 def test_validate_command_reports_and_writes_quarantine(tmp_path: Path) -> None:

@@ -171,6 +171,8 @@ def test_customer_table_is_segmented_directly(formats_dir: Path) -> None:
     assert shop.orders is None
     assert len(shop.customer_ids()) == 40
     assert pd.api.types.is_numeric_dtype(shop.customers["buy_frequency"])
+    report = shop.files[0]  # its rows are counted as kept (they were "kept 0" when given as orders)
+    assert (report.rows_read, report.kept, report.quarantined) == (40, 40, 0)
 
 
 def test_mapping_any_other_table(tmp_path: Path) -> None:

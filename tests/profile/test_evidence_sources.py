@@ -76,6 +76,13 @@ def test_every_action_cites_evidence_that_exists() -> None:
         "share": 0.1,
         "ranks": {"monetary_total": 0.8, "recency_days": 0.8, "frequency": 0.7},
         "medians": {"frequency": 5},
+        "naming": {
+            "claims": ["lapsed", "high-value", "loyal"],
+            "rules": [
+                {"rule": "lapsed", "word": "Lapsed", "fired": True, "claim": "lapsed", "values": {}, "thresholds": {}},
+                {"rule": "value", "word": "high-value", "fired": True, "claim": "high-value"},
+            ],
+        },
         "distinguishing": [
             {"feature": "return_rate", "mean": 0.4, "mean_rest": 0.05, "effect": 1.2},
             {"feature": "monetary_total", "mean": 900.0, "mean_rest": 200.0, "effect": 1.5},
@@ -88,6 +95,7 @@ def test_every_action_cites_evidence_that_exists() -> None:
     actions = playbook(profile, evidence)
     assert 2 <= len(actions) <= 4
     assert actions[0]["action"].startswith("Win-back")
+    assert actions[0]["evidence"][:2] == ["rule:high-value", "rule:lapsed"]
     assert any("returned" in a["action"] for a in actions)
     for action in actions:
         assert action["evidence"] and all(key in evidence for key in action["evidence"])

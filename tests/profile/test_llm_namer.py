@@ -78,6 +78,15 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             answers[0]["actions"][0]["evidence"] = ["feature:made_up"]
         if self.mode == "injection_echo":
             answers[0]["name"] = "Buy now at http://evil.example/buy"
+        if self.mode in ("contradicting", "supported"):
+            for answer, segment in zip(answers, segments, strict=True):
+                claims = segment["supported_claims"]
+                if self.mode == "contradicting":  # a word of a rule that did not fire for this segment
+                    word = "Dormant" if "lapsed" not in claims else "Active"
+                    answer["name"] = f"{word} VIP shoppers {segment['segment_id']}"
+                else:  # only words the rules support
+                    word = "Dormant" if "lapsed" in claims else "Shoppers"
+                    answer["name"] = f"{word} group {segment['segment_id']}"
         return json.dumps({"segments": answers})
 
 
@@ -119,7 +128,8 @@ def test_valid_answer_is_used_and_prompt_holds_only_aggregates(
 ) -> None:
     model = fit(shop, server, "valid", monkeypatch)
     assert [p.name for p in model.profiles_] == [f"LLM segment {p.segment_id}" for p in model.profiles_]
-    assert all(p.naming == {"method": "llm", "model": "test-model"} for p in model.profiles_)
+    assert all(p.naming["method"] == "llm" and p.naming["model"] == "test-model" for p in model.profiles_)
+    assert all(p.naming["rules"] for p in model.profiles_)  # the rule record stays for audit
     assert model.naming_report_["status"] == "ok"
     request = FakeOpenAI.requests[0]
     assert request["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
@@ -140,6 +150,7 @@ def test_valid_answer_is_used_and_prompt_holds_only_aggregates(
         ("slow", "request failed"),
         ("bad_evidence", "does not exist"),
         ("injection_echo", "link"),
+        ("contradicting", "naming rules do not support"),
     ],
 )
 def test_every_failure_falls_back_to_rule_names(
@@ -156,6 +167,13 @@ def test_every_failure_falls_back_to_rule_names(
     names = [p.name for p in model.profiles_]
     assert len(set(names)) == len(names)
     assert not any("http" in name for name in names)
+
+
+def test_llm_names_using_only_supported_words_pass(shop: Shop, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = fit(shop, server, "supported", monkeypatch)
+    assert all(p.naming["method"] == "llm" for p in model.profiles_)
+    lapsed = [p for p in model.profiles_ if "lapsed" in p.naming["claims"]]
+    assert lapsed and all(p.name.startswith("Dormant") for p in lapsed)
 
 
 def test_llm_flag_from_the_cli_records_the_fallback(server: str, tmp_path: Path, monkeypatch) -> None:

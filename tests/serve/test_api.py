@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -153,12 +155,62 @@ def test_logs_name_routes_not_customers(
 
 def test_responses_carry_security_headers(client: TestClient, headers: dict[str, str]) -> None:
     response = client.get("/", headers=headers)
-    assert "default-src 'self'" in response.headers["content-security-policy"]
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    # Scripts: no eval, no inline script without this response's nonce.
+    script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
+    assert "unsafe-eval" not in script_src and "unsafe-inline" not in script_src
+    nonce = re.search(r"'nonce-([^']+)'", script_src).group(1)
+    inline_scripts = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", response.text)
+    assert inline_scripts, "the overview draws its charts with inline scripts"
+    assert all(f'nonce="{nonce}"' in attributes for attributes in inline_scripts)
+    assert nonce not in client.get("/", headers=headers).headers["content-security-policy"]  # fresh per response
+
+
+@pytest.mark.parametrize("path", ["//evil.example/", "/\\evil.example/", "///evil.example/x", "/%2F%2Fevil.example/"])
+def test_signing_in_never_redirects_to_another_site(run_dir: Path, path: str) -> None:
+    """``GET //evil.example/?key=KEY`` must not answer ``Location: //evil.example/`` (a link to another host)."""
+    from shopseg.serve import create_app
+
+    browser = TestClient(create_app(run_dir, API_KEY), follow_redirects=False)
+    response = browser.get(f"{path}?key={API_KEY}&a=1")
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert urlsplit(location).netloc == "" and location.endswith("?a=1")
 
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/segments", "/segments/{segment_id}", "/customers/{customer_id}", "/assign", "/audiences"} <= set(paths)
     assert "/audiences/{audience_id}.csv" in paths and "/lookup" not in paths  # pages are not API
+
+
+def test_a_rerun_into_the_served_folder_is_served_whole(run_copy: Path, app_factory, headers) -> None:
+    """Issue 17: serve mixed the runs of one folder; now it follows the folder's switch to the new run."""
+    import json
+    import shutil
+
+    from shopseg.export.run_folder import MANIFEST, write_atomically
+
+    client = app_factory(run_copy)
+    before = client.get("/segments", headers=headers).json()
+    audience = client.post("/audiences", json={"description": "hiking", "top": 5}, headers=headers).json()
+    assert client.get(f"/audiences/{audience['id']}", headers=headers).status_code == 200
+
+    def rerun(folder: Path) -> None:  # the same run, renamed: what a rerun writes, switched in as a whole
+        for path in run_copy.iterdir():
+            if path.name != MANIFEST:
+                (shutil.copytree if path.is_dir() else shutil.copy2)(path, folder / path.name)
+        profiles = json.loads((folder / "profiles.json").read_text())
+        for profile in profiles:
+            profile["name"] = f"Rerun {profile['segment_id']}"
+        (folder / "profiles.json").write_text(json.dumps(profiles))
+
+    write_atomically(run_copy, rerun)
+    after = client.get("/segments", headers=headers).json()
+    assert [s["name"] for s in after] == [f"Rerun {s['segment_id']}" for s in before]
+    # the audience was built on the earlier run's customers: gone with it
+    assert client.get(f"/audiences/{audience['id']}", headers=headers).status_code == 404

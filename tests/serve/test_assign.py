@@ -73,6 +73,13 @@ def test_dates_out_of_range_are_a_clear_422(client: TestClient, headers: dict[st
     assert bad_reference.status_code == 422 and "reference_ts" in bad_reference.json()["message"]
 
 
+def test_an_absurd_amount_is_a_clear_422_not_an_infinite_value(client: TestClient, headers: dict[str, str]) -> None:
+    body = {"orders": [{"order_id": "1", "ts": "2024-01-01", "amount": 1e308}]}
+    response = client.post("/assign", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["reason"].startswith("absurd amount")
+
+
 def test_assign_recommends_unbought_products_when_the_run_has_als_factors(
     run_copy: Path, app_factory, headers: dict[str, str], customer_history: Callable[..., dict[str, Any]]
 ) -> None:
@@ -96,6 +103,26 @@ def test_assign_recommends_unbought_products_when_the_run_has_als_factors(
     assert [r["score"] for r in recommended] == sorted((r["score"] for r in recommended), reverse=True)
     none = client.post("/assign", json={**customer_history(customer_id), "recommend_n": 0}, headers=headers).json()
     assert none["recommendations"] is None
+
+    # product_id is optional: lines without it still place the customer (no recommendations, said why) ...
+    anonymous = {
+        "orders": [
+            {"order_id": "A1", "ts": "2024-01-02", "amount": 20.0},
+            {"order_id": "A2", "ts": "2024-02-02", "amount": 30.0},
+        ]
+    }
+    response = client.post("/assign", json=anonymous, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["recommendations"] is None and any("product_id" in note for note in body["notes"])
+    assert body["features"]["frequency"] == 2 and body["features"]["distinct_products"] == 0
+    # ... and a line without one beside lines with one is not a product named ""
+    mixed = customer_history(customer_id)
+    product_lines = [line for line in mixed["orders"] if "product_id" in line]
+    mixed["orders"] = [*product_lines, {"order_id": "extra", "ts": product_lines[-1]["ts"], "amount": 5.0}]
+    mixed_body = client.post("/assign", json=mixed, headers=headers).json()
+    assert mixed_body["features"]["distinct_products"] == len({line["product_id"] for line in product_lines})
+    assert mixed_body["recommendations"]
 
 
 def test_assign_says_null_recommendations_when_the_run_has_no_als_factors(

@@ -39,9 +39,10 @@ def test_filters_select_exactly_the_matching_customers(
     assert audience["size"] == audience["matching"] == len(expected) > 0
     exported = _export(client, headers, audience)
     assert set(exported["customer_id"]) == set(expected["customer_id"])
-    assert exported["clv"].is_monotonic_decreasing  # ranked by value without a taste description
+    assert exported["clv"].is_monotonic_decreasing  # ranked by value without a topic
     assert len(audience["preview"]) == min(20, len(expected))
-    assert any(line.startswith("filter: segments: 0") for line in audience["understood"])
+    assert any(line.startswith("condition: segment in: 0") for line in audience["understood"])
+    assert audience["where"] == "segment in (0, 1) and clv <= 500 and churn_risk >= 0.2 and days_since_last_order >= 30"
 
 
 def test_last_order_dates_and_top_cap(client: TestClient, headers: dict[str, str], run_dir: Path) -> None:
@@ -54,21 +55,33 @@ def test_last_order_dates_and_top_cap(client: TestClient, headers: dict[str, str
     assert any("kept the first 10" in line for line in audience["understood"])
 
 
-def test_description_is_parsed_and_taste_ranks_the_members(client: TestClient, headers: dict[str, str]) -> None:
+def test_description_is_parsed_and_the_topic_ranks_the_members(client: TestClient, headers: dict[str, str]) -> None:
     body = {"description": "high value customers who love hiking boots", "top": 50}
     audience = client.post("/audiences", json=body, headers=headers).json()
     understood = " ".join(audience["understood"])
-    assert "top 20% by CLV" in understood and "hiking" in understood and "tf-idf" in understood
+    assert "top 20%" in understood and "hiking" in understood
+    assert audience["where"] == 'clv >= p80 and topic = "hiking boots"'
+    assert audience["topic_method"].startswith("text embedding")  # the run embedded its text: its model is used
     exported = _export(client, headers, audience)
     assert 0 < len(exported) <= 50
-    assert (exported["taste_score"] > 0).all() and exported["taste_score"].is_monotonic_decreasing
+    assert (exported["topic_score"] > 0).all() and exported["topic_score"].is_monotonic_decreasing
+
+
+def test_where_conditions_and_spend_filters(client: TestClient, headers: dict[str, str], run_dir: Path) -> None:
+    segments = pd.read_parquet(run_dir / "segments.parquet")
+    body = {"where": "spend > 300 and orders >= 3", "spend_max": 2000}
+    audience = client.post("/audiences", json=body, headers=headers).json()
+    expected = segments[(segments["monetary_total"] > 300) & (segments["frequency"] >= 3)]
+    expected = expected[expected["monetary_total"] <= 2000]
+    assert audience["matching"] == len(expected) > 0
+    assert audience["where"] == "spend <= 2000 and spend > 300 and orders >= 3"
 
 
 def test_explicit_filters_win_over_the_text(client: TestClient, headers: dict[str, str]) -> None:
     body = {"description": "customers at risk", "churn_risk_min": 0.9}
     audience = client.post("/audiences", json=body, headers=headers).json()
-    assert audience["filters"]["churn_risk_min"] == 0.9
-    assert any("explicit value 0.9 was kept" in line for line in audience["understood"])
+    assert audience["where"] == "churn_risk >= 0.9"
+    assert any("'churn_risk >= 0.5' read from the description was replaced" in line for line in audience["understood"])
 
 
 @pytest.mark.parametrize(
@@ -79,7 +92,8 @@ def test_explicit_filters_win_over_the_text(client: TestClient, headers: dict[st
         ({"churn_risk_min": 2}, "less than or equal to 1"),
         ({"description": "x" * 501}, "at most 500 characters"),
         ({"colour": "red"}, "Extra inputs are not permitted"),
-        ({"description": "clv over 500 and clv under 100"}, "greater than"),
+        ({"description": "clv over 500 and clv under 100"}, "contradict each other"),
+        ({"where": "spend >> 5"}, "Cannot read the condition 'spend >> 5'"),
     ],
 )
 def test_bad_audience_requests_are_422_with_a_message(

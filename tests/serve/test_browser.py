@@ -84,6 +84,13 @@ def test_dashboard_end_to_end(server_url: str, run_dir: Path, artifacts: Path) -
             page.set_default_timeout(30_000)
             page.on("request", lambda r: None if r.url.startswith(server_url) else off_server.append(r.url))
             page.on("pageerror", lambda error: script_errors.append(str(error)))
+            # A script the Content-Security-Policy blocks (no nonce, eval) is a console error, not a page error.
+            page.on(
+                "console",
+                lambda message: (
+                    script_errors.append(message.text) if "Content Security Policy" in message.text else None
+                ),
+            )
 
             # Overview: the key once in the address, then the session cookie; the chart is drawn.
             page.goto(f"{server_url}/?key={API_KEY}")
@@ -118,7 +125,8 @@ def test_dashboard_end_to_end(server_url: str, run_dir: Path, artifacts: Path) -
             page.wait_for_selector("#audience-size")
             size = int(page.inner_text("#audience-size").replace(",", ""))
             assert 0 < size <= 100
-            assert "top 20% by CLV" in page.inner_text("#understood")
+            assert "top 20%" in page.inner_text("#understood")
+            assert page.inner_text("#where") == 'clv >= p80 and topic = "hiking"'
             page.screenshot(path=str(artifacts / "audience.png"), full_page=True)
             with page.expect_download() as download_info:
                 page.click("#export-csv")
@@ -126,7 +134,7 @@ def test_dashboard_end_to_end(server_url: str, run_dir: Path, artifacts: Path) -
             target = artifacts / download.suggested_filename
             download.save_as(str(target))
             rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
-            assert len(rows) == size and {"customer_id", "segment_name", "clv", "taste_score"} <= set(rows[0])
+            assert len(rows) == size and {"customer_id", "segment_name", "clv", "topic_score"} <= set(rows[0])
         finally:
             browser.close()
     assert not off_server, f"the dashboard requested resources off the server: {off_server[:3]}"

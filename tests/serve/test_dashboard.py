@@ -58,7 +58,8 @@ def test_audience_form_builds_an_audience_and_links_the_exports(client: TestClie
     page = client.get(location, headers={**headers, **HTML})
     assert page.status_code == 200
     audience_id = location.rsplit("/", 1)[1]
-    assert f'href="/audiences/{audience_id}.csv"' in page.text and "churn risk at least 0.5" in page.text
+    assert f'href="/audiences/{audience_id}.csv"' in page.text and "churn_risk &gt;= 0.5" in page.text
+    assert "segment in (0, 2) and churn_risk &gt;= 0.5 and topic = &#34;hiking&#34;" in page.text  # editable conditions
     assert client.get(f"/audiences/{audience_id}.csv", headers=headers).status_code == 200
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from shopseg import __version__
+from shopseg.cli.audience_command import audience
 from shopseg.cli.config import read_config
 from shopseg.cli.display import (
     StepProgress,
@@ -22,15 +23,17 @@ from shopseg.cli.display import (
     errors,
     k_choice_lines,
     k_choice_table,
+    reading_notes,
     recommend_summary,
     rows_table,
     segments_table,
     truth_table,
     validity_table,
 )
-from shopseg.cli.serve_command import audience, serve
+from shopseg.cli.serve_command import serve
 from shopseg.cli.value_command import value
 from shopseg.cluster import ALGORITHMS
+from shopseg.cluster.requirements import check_k
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
 from shopseg.recommend import DEFAULT_RECOMMENDER, RECOMMENDERS
@@ -79,7 +82,9 @@ MapOpt = Annotated[
 DateFormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--date-format", help="strptime pattern of the dates, e.g. '%d/%m/%Y %H:%M', when auto-detection is not enough."
+        "--date-format",
+        help="strptime pattern of the dates, e.g. '%d/%m/%Y %H:%M', when auto-detection is not enough; "
+        "or day-first / month-first to settle only which comes first in dates like 03/04/2024.",
     ),
 ]
 ConfigOpt = Annotated[
@@ -342,12 +347,16 @@ def segment(
     validity = result.record.get("value", {}).get("predictive_validity")
     if isinstance(validity, list):
         console.print(validity_table(validity))
+    for warning in result.record.get("value", {}).get("warnings", []):
+        console.print(f"  [yellow]value warning:[/] {_escape(warning)}")
     console.print(recommend_summary(result.record))
     rows = result.record["rows"]
     console.print(
         f"Read {rows['rows_read']:,} rows: kept {rows['rows_kept']:,}, quarantined {rows['rows_quarantined']:,}, "
         f"duplicates dropped {rows['duplicates_dropped']:,}, guest rows {rows['guest_rows']:,}."
     )
+    for note in reading_notes(result.shop):
+        console.print(f"  note: {_escape(note)}")
     console.print(
         f"Outputs in [bold]{_escape(str(out))}[/]: segments.parquet/csv, profiles.json, features.parquet, "
         "quarantine.csv, run.json, shopseg.duckdb"
@@ -426,8 +435,7 @@ def _parse_k(value: str) -> int | None:
         k = int(value)
     except ValueError as error:
         raise ConfigError(f"--k must be 'auto' or a whole number, got '{value}'.") from error
-    if k < 1:
-        raise ConfigError(f"--k must be at least 1, got {k}.")
+    check_k(k)
     return k
 
 
@@ -455,8 +463,8 @@ def validate(
     reasons = shop.quarantine["reason"].value_counts() if not shop.quarantine.empty else {}
     for reason, count in dict(reasons).items():
         console.print(f"  quarantined: {count:,} × {reason}")
-    for note in shop.notes + [n for f in shop.files for n in f.notes]:
-        console.print(f"  note: {note}")
+    for note in reading_notes(shop):
+        console.print(f"  note: {_escape(note)}")
     console.print(f"{len(shop.customer_ids()):,} customers can be segmented.")
     if out is not None:
         write_atomically(out, lambda folder: write_safe_csv(shop.quarantine, folder / "quarantine.csv"))
@@ -571,12 +579,12 @@ def generate(
     ] = 1.0,
 ) -> None:
     """Write a synthetic shop with planted segments (canonical tables and truth)."""
-    from shopseg.export.run_folder import prepare_output
+    from shopseg.export.run_folder import check_writable
     from shopseg.generate import FILE_FORMATS, write_shop_chunked
 
     if file_format not in FILE_FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FILE_FORMATS)}, got '{file_format}'.")
-    prepare_output(out)
+    check_writable(out)
     started = time.perf_counter()
     with StepProgress() as progress:
         progress("generate", "start")
@@ -589,26 +597,26 @@ def generate(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the generated shop (data/) and the outputs.")] = Path(
-        "shopseg-demo"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the generated shop (data/) and the run's outputs (run/).")
+    ] = Path("shopseg-demo"),
     customers: Annotated[int, typer.Option("--customers", help="Customers in the generated shop.", min=10)] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Generate a synthetic shop and segment it: the whole pipeline in one command."""
     import pandas as pd
 
-    from shopseg.export.run_folder import prepare_output
+    from shopseg.export.run_folder import check_writable, prepare_output
     from shopseg.generate import agreement_with_truth, generate_shop, write_shop
     from shopseg.runner import run_segmentation
 
-    data = prepare_output(out / "data")
+    data, run_dir = check_writable(out / "data"), prepare_output(out / "run")
     with StepProgress() as progress:
         progress("generate", "start")
         paths = write_shop(generate_shop(customers, seed=seed), data)
         progress("generate", "end")
         result = run_segmentation(
-            out,
+            run_dir,
             orders=paths["orders"],
             customers=paths["customers"],
             products=paths["products"],
@@ -622,7 +630,10 @@ def demo(
     truth = pd.read_csv(paths["truth"], dtype={"customer_id": str})
     console.print(truth_table(agreement_with_truth(result.segmenter.assignments(), truth)))
     console.print(recommend_summary(result.record))
-    console.print(f"Outputs in [bold]{out}[/]; the generated shop is in {data} (truth.csv holds the planted segments).")
+    console.print(
+        f"Outputs in [bold]{_escape(str(run_dir))}[/]; the generated shop is in {_escape(str(data))} "
+        "(truth.csv holds the planted segments)."
+    )
 
 
 app.command()(value)
@@ -632,8 +643,11 @@ app.command()(audience)
 
 def run() -> None:
     """Console entry point: user mistakes exit 2 with a message, never a traceback."""
+    from shopseg.export.run_folder import Terminated, stop_on_sigterm
+
     try:
-        code = app(standalone_mode=False)
+        with stop_on_sigterm():  # SIGTERM unwinds like Ctrl-C: no half-written temporary folder stays
+            code = app(standalone_mode=False)
     except ShopsegError as error:
         if _debug["on"]:
             raise
@@ -644,9 +658,9 @@ def run() -> None:
     except typer.Abort:
         errors.print("Aborted.")
         sys.exit(130)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         errors.print("Interrupted.")
-        sys.exit(130)
+        sys.exit(143 if isinstance(interrupt, Terminated) else 130)
     except OSError as error:  # e.g. a disk full or a file vanishing mid-run
         if _debug["on"]:
             raise

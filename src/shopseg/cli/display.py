@@ -178,6 +178,11 @@ def validity_table(rows: list[dict[str, object]]) -> Table:
     return table
 
 
+def reading_notes(shop: Shop) -> list[str]:
+    """What reading the files noticed: the shop's notes, then each file's (encodings, skipped sheets ...)."""
+    return [*shop.notes, *(note for report in shop.files for note in report.notes)]
+
+
 def recommend_summary(record: dict[str, object]) -> str:
     """One line on the recommend step of a run: what was written, or why nothing was."""
     section = record.get("recommend") or {}

@@ -16,13 +16,13 @@ other aggregates would not cover.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from shopseg import schema as s
+from shopseg.export.finite import write_json
 from shopseg.recommend import RecommendationResult, save_recommender
 
 BEST_SELLERS = "best_sellers"
@@ -93,7 +93,7 @@ def write_recommendations(folder: Path, result: RecommendationResult) -> None:
     """recommendations.parquet, recommendations_eval.json, model/recommend/ and model/fold_in/ into ``folder``."""
     result.frame.to_parquet(folder / RECOMMENDATIONS_FILE, index=False)
     evaluation = {"model": result.report.get("model"), **result.evaluation_dict()}
-    (folder / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2, default=str))
+    write_json(folder / EVALUATION_FILE, evaluation)
     if result.model is not None:
         save_recommender(result.model, folder / MODEL_FOLDER)
     if result.fold_in is not None:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import pandas as pd
 
 from shopseg import schema as s
-from shopseg.features.sql import run_sql
+from shopseg.features.sql import exact_std, exact_sum, run_sql
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOUR_BANDS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
@@ -160,23 +160,25 @@ def behaviour_features(
     month_cols = ",\n".join(share(f"month(order_ts) = {m}", f"month_share_{m:02d}") for m in range(1, 13))
     query = f"""
     WITH purchase_orders AS (
-        SELECT customer_id, order_id, min(ts) AS order_ts, sum(amount) AS order_value, sum(quantity_) AS units
+        SELECT customer_id, order_id, min(ts) AS order_ts, {exact_sum("amount")} AS order_value,
+               {exact_sum("quantity_")} AS units
         FROM lines WHERE NOT is_return GROUP BY customer_id, order_id
     ),
     gaps AS (
         SELECT customer_id, order_ts,
                date_diff('second', lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts, order_id), order_ts)
-                 / 86400.0 AS gap_days
+                 AS gap_seconds
         FROM purchase_orders
     ),
     rhythm AS (
-        SELECT customer_id, coalesce(avg(gap_days), 0) AS interpurchase_mean,
-               coalesce(stddev_samp(gap_days), 0) AS interpurchase_std
+        SELECT customer_id, coalesce(avg(gap_seconds), 0) / 86400.0 AS interpurchase_mean,
+               coalesce({exact_std("gap_seconds")}, 0) / 86400.0 AS interpurchase_std
         FROM gaps GROUP BY customer_id
     ),
     per_order AS (
-        SELECT customer_id, count(*) AS frequency, sum(order_value) AS monetary_total,
-               avg(order_value) AS monetary_mean, avg(units) AS items_per_order,
+        SELECT customer_id, count(*) AS frequency, {exact_sum("order_value")} AS monetary_total,
+               {exact_sum("order_value")} / count(*) AS monetary_mean,
+               {exact_sum("units")} / count(*) AS items_per_order,
                min(order_ts) AS first_purchase, max(order_ts) AS last_purchase,
                date_diff('second', min(order_ts), max(order_ts)) / 86400.0 AS span_days,
                {share("isodow(order_ts) >= 6", "weekend_share")},
@@ -188,7 +190,7 @@ def behaviour_features(
     per_line AS (
         SELECT customer_id, min(ts) AS first_line, max(ts) AS last_line,
                avg(CASE WHEN is_return THEN 1.0 ELSE 0.0 END) AS return_rate,
-               abs(sum(CASE WHEN is_return THEN amount ELSE 0 END)) AS return_value,
+               abs({exact_sum("CASE WHEN is_return THEN amount ELSE 0 END")}) AS return_value,
                count(DISTINCT CASE WHEN NOT is_return THEN product_ END) AS distinct_products
         FROM lines GROUP BY customer_id
     )

@@ -144,12 +144,14 @@ def load_shop(
             sha256=file_sha256(path),
             encoding=raw.encoding,
             rows_read=raw.rows_read,
+            lines_not_utf8=raw.legacy_lines,
             duplicates=duplicates,
             notes=list(raw.notes),
         )
         if raw.rejected:
             quarantines.append(pd.DataFrame(raw.rejected, columns=QUARANTINE_COLUMNS))
-        for table_name, frame in fmt.adapt(raw, role).items():
+        adapted = fmt.adapt(raw, role)
+        for table_name, frame in adapted.items():
             checked = check_table(frame, s.TABLES[table_name], path, date_format=date_format, now=now)
             kept, rejected = checked.frame, [checked.quarantine]
             if table_name in ONE_ROW_PER_KEY:
@@ -158,6 +160,10 @@ def load_shop(
             quarantines.extend(rejected)
             if table_name != role:  # derived by the adapter, e.g. customers from order lines
                 derived[table_name] = kept
+                if role not in adapted:  # the file's rows themselves (a customer table given as orders)
+                    report.kept += len(kept)
+                    report.guests += checked.guests
+                    report.quarantined += sum(len(q) for q in rejected)
                 continue
             tables[table_name] = kept
             report.guests += checked.guests
@@ -189,13 +195,67 @@ def load_shop(
     return shop
 
 
+def _numeric_attributes(customers: pd.DataFrame | None) -> list[str]:
+    if customers is None:
+        return []
+    return [
+        c
+        for c in customers.columns
+        if c != s.CUSTOMER_ID and pd.api.types.is_numeric_dtype(customers[c]) and customers[c].notna().any()
+    ]
+
+
+def require_order_lines(shop: Shop, command: str = "segment") -> None:
+    """Stop with an :class:`~shopseg.errors.InputError` when the orders file gave no order lines.
+
+    A file given as orders that is not order lines (read as a customer table, or every row
+    rejected) names the file, the columns found and what order lines need.
+    """
+    report = next((f for f in shop.files if f.role == "orders"), None)
+    if report is None or (shop.orders is not None and not shop.orders.empty):
+        return
+    require_customers(shop)  # every row rejected: the most common reason first
+    columns = [c for c in (shop.customers.columns if shop.customers is not None else []) if c != s.CUSTOMER_ID]
+    found = f"the columns customer_id{''.join(f', {c}' for c in columns[:12])}" if columns else "no usable columns"
+    raise InputError(
+        report.path,
+        f"no order lines found: {report.rows_read:,} rows with {found} (read as {report.format}). "
+        f"'shopseg {command}' needs order lines: {ORDER_COLUMNS}.",
+        hint='If those columns are there under other names, map them: --map "order_id=COL,ts=COL,amount=COL".',
+    )
+
+
+#: What an order line needs, in words for messages.
+ORDER_COLUMNS = "customer_id, order_id, ts and amount (or quantity and unit_price), one row per line"
+
+
 def require_customers(shop: Shop) -> None:
     """Stop with an :class:`~shopseg.errors.InputError` when no customer is left to segment.
 
-    That happens when every row is a guest line or is quarantined. A failed run writes no
-    quarantine.csv, so the message carries the counts and the most common reason itself.
+    That happens when every row is a guest line or is quarantined, or when a file given as
+    orders is no order lines and no customer table with numbers to segment on either (e.g.
+    only ``customer_id, group``). A failed run writes no quarantine.csv, so the message
+    carries the counts and the most common reason itself.
     """
-    if len(shop.customer_ids()) or not shop.files:
+    if not shop.files:
+        return
+    orders_file = next((f for f in shop.files if f.role == "orders"), None)
+    if (
+        len(shop.customer_ids())
+        and orders_file is not None
+        and (shop.orders is None or shop.orders.empty)
+        and not _numeric_attributes(shop.customers)
+    ):
+        columns = [c for c in shop.customers.columns if c != s.CUSTOMER_ID]
+        raise InputError(
+            orders_file.path,
+            f"this is not an orders file: {orders_file.rows_read:,} rows with the columns customer_id"
+            f"{''.join(f', {c}' for c in columns[:12])}. Order lines need {ORDER_COLUMNS}; read as a "
+            "customer table, it has no numeric column (age, buy_frequency, average_cost, ...) to segment on.",
+            hint='If it holds order lines under other names, map them: --map "order_id=COL,ts=COL,amount=COL"; '
+            "otherwise pass your order lines with --orders and this file with --customers.",
+        )
+    if len(shop.customer_ids()):
         return
     report = next((f for f in shop.files if f.role == "orders"), shop.files[0])
     problem = (

@@ -38,6 +38,10 @@ MAX_FIELD_CHARS = 32_768
 
 _DELIMITERS = [",", ";", "\t", "|"]
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+#: A character that only valid UTF-8 produces: not ASCII, not an undecodable byte (U+DC80..U+DCFF).
+_UTF8_LETTER = re.compile("[^\x00-\x7f\udc80-\udcff]")
+#: A byte that is not valid UTF-8, as ``errors="surrogateescape"`` decodes it.
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
 
 csv.field_size_limit(sys.maxsize)
 
@@ -58,6 +62,8 @@ class RawTable:
     rows_read: int = 0
     rejected: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Lines of a UTF-8 file with bytes that are not valid UTF-8 (each read as Windows-1252).
+    legacy_lines: int = 0
 
     @property
     def columns(self) -> list[str]:
@@ -165,11 +171,15 @@ def _read_excel(path: Path) -> RawTable:
     return RawTable(path=path, frame=frame, has_header=True, rows_read=len(frame), notes=notes)
 
 
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-16 (with BOM), UTF-8, Windows-1252 or Latin-1, in that order."""
+def _decode(path: Path, data: bytes) -> tuple[str, str, list[int]]:
+    """Decode bytes as UTF-16 (with BOM), UTF-8, Windows-1252 or Latin-1; see :func:`_read_text`.
+
+    Returns the text, the encoding, and the numbers of the lines of a UTF-8 file that hold
+    bytes that are not valid UTF-8 (each read as Windows-1252 instead).
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16"
+            return data.decode("utf-16"), "utf-16", []
         except UnicodeDecodeError as error:
             raise InputError(path, "looks like UTF-16 but cannot be decoded.") from error
     if b"\x00" in data[:65536]:
@@ -178,12 +188,36 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
             "is not a text table (it contains binary data).",
             hint="Give a CSV, TSV, Parquet or .xlsx file.",
         )
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise InputError(path, "has an unreadable text encoding.")  # pragma: no cover - latin-1 decodes all
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig", []
+    except UnicodeDecodeError:
+        pass
+    # Invalid bytes become lone surrogates (U+DC80..U+DCFF), so they can be found without a Python loop.
+    text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
+    if not _UTF8_LETTER.search(text):  # no UTF-8 letter anywhere: Windows-1252 / Latin-1 throughout
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                return data.decode(encoding), encoding, []
+            except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+                continue
+    # A UTF-8 file with a few bytes in another encoding (a pasted Latin-1 "ñ"): each such byte is
+    # read as Windows-1252; every other letter keeps its UTF-8 reading. The lines are counted.
+    numbers: list[int] = []
+    line_number, previous = 1, 0
+    for bad in _BAD_BYTE.finditer(text):
+        line_number += text.count("\n", previous, bad.start())
+        previous = bad.start()
+        if not numbers or numbers[-1] != line_number:
+            numbers.append(line_number)
+    return _BAD_BYTE.sub(lambda bad: _legacy(bytes([ord(bad.group()) - 0xDC00])), text), "utf-8", numbers
+
+
+def _legacy(byte: bytes) -> str:
+    """A byte in the usual 8-bit encoding of spreadsheets: Windows-1252, else Latin-1 (which reads any byte)."""
+    try:
+        return byte.decode("cp1252")
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+        return byte.decode("latin-1")
 
 
 def _sniff_delimiter(lines: list[str]) -> str | None:
@@ -211,9 +245,21 @@ def _read_text(path: Path) -> RawTable:
     data = path.read_bytes()
     if not data.strip():
         raise InputError(path, "is empty.", hint="Export the table again with its rows.")
-    text, encoding = _decode(path, data)
+    text, encoding, legacy_lines = _decode(path, data)
     if not text.strip(" \t\r\n\ufeff"):
         raise InputError(path, "is empty.", hint="Export the table again with its rows.")
+    table = _split_text(path, text, encoding)
+    if legacy_lines:
+        table.notes.append(
+            f"{len(legacy_lines):,} line(s) hold bytes that are not valid UTF-8, read as Windows-1252 "
+            f"(first: line {legacy_lines[0]}); check their accented letters"
+        )
+        table.legacy_lines = len(legacy_lines)
+    return table
+
+
+def _split_text(path: Path, text: str, encoding: str) -> RawTable:
+    """Rows of a decoded text file: the fast reader for regular files, else row by row."""
     sample = [line for line in text.splitlines()[:50] if line.strip()]
     delimiter = _sniff_delimiter(sample)
     if delimiter is not None:

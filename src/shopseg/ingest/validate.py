@@ -4,8 +4,11 @@ Rules (each rejected row goes to the quarantine with file, line, column, value, 
 
 * a required value that is missing, a number that is not a number (or NaN/inf), a date
   that cannot be read, a date in the future or before 1970;
+* a date column that mixes day-first and month-first values stops the run (naming lines of
+  both kinds) until ``date_format`` says which order holds;
 * order lines: a negative unit price, a zero quantity, an absurd quantity
-  (``|quantity| > max_quantity``);
+  (``|quantity| > max_quantity``), an absurd price or line amount (over ``max_amount``,
+  :data:`MAX_AMOUNT`: no shop sells a line worth more; ``1e308`` would make every sum infinite);
 * reviews: a rating outside 0..10.
 
 A whole column that is mostly unreadable is not a row problem but a wrong column or
@@ -25,7 +28,7 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import InputError
-from shopseg.ingest.dates import parse_dates
+from shopseg.ingest.dates import DAY_FIRST, MONTH_FIRST, MixedDateOrder, parse_dates
 from shopseg.ingest.reading import LINE, SOURCE
 
 #: Adapters may set this boolean column to mark lines that are returns (e.g. ``C`` invoices).
@@ -35,6 +38,8 @@ RETURN_HINT = "__return_hint__"
 MAX_BAD_SHARE = 0.5
 
 QUARANTINE_COLUMNS = ["file", "line", "column", "value", "reason"]
+#: The largest unit price or line amount accepted (in the file's currency): ten billion.
+MAX_AMOUNT = 1e10
 _CURRENCY = r"^\s*[£$€¥]|[£$€¥]\s*$"
 _NON_FINITE = ("nan", "inf", "-inf", "+inf", "infinity", "-infinity")
 
@@ -143,6 +148,7 @@ def check_table(
     date_format: str | None = None,
     now: pd.Timestamp | None = None,
     max_quantity: float = 100_000,
+    max_amount: float = MAX_AMOUNT,
 ) -> Checked:
     """Type and check one canonical table; see the module docstring for the rules."""
     _require_columns(frame, spec, path)
@@ -175,7 +181,8 @@ def check_table(
         elif kind == "id":
             if column in spec.required:
                 rejections.add(raw == "", column, "missing value")
-            typed[column] = raw.astype(object)
+            # An optional id left blank (a line without a product) is missing, not a product named "".
+            typed[column] = raw.astype(object).where(raw != "", None)
         elif kind == "typed ts":
             if column in spec.required:
                 rejections.add(raw.isna(), column, "missing value")
@@ -188,7 +195,10 @@ def check_table(
             rejections.add(number.notna() & ~np.isfinite(number.fillna(0)), column, "not a finite number")
             typed[column] = number.where(np.isfinite(number))
         elif kind == "ts":
-            parsed = parse_dates(raw, date_format)
+            try:
+                parsed = parse_dates(raw, date_format)
+            except MixedDateOrder as mixed:
+                raise _mixed_date_order(path, column, raw, frame[LINE], mixed) from None
             unreadable = parsed.isna() & (raw != "")
             _mostly_bad(path, column, raw, unreadable, "dates", "Use --date-format (e.g. %d/%m/%Y) or --map ts=COLUMN.")
             if column in spec.required:
@@ -212,13 +222,32 @@ def check_table(
             typed[column] = raw.astype(object)
 
     if spec.name == "orders":
-        typed = _check_order_lines(typed, rejections, max_quantity)
+        typed = _check_order_lines(typed, rejections, max_quantity, max_amount)
     elif spec.name == "reviews" and s.RATING in typed:
         rejections.add((typed[s.RATING] < 0) | (typed[s.RATING] > 10), s.RATING, "rating outside 0..10")
 
     quarantine = rejections.table()
     kept = typed.loc[~rejections.rejected].reset_index(drop=True)
     return Checked(frame=kept, quarantine=quarantine, guests=guests)
+
+
+def _mixed_date_order(path: object, column: str, raw: pd.Series, lines: pd.Series, mixed: MixedDateOrder) -> InputError:
+    """The error for a date column that mixes day-first and month-first values (see ingest.dates)."""
+
+    def first(mask: pd.Series) -> str:
+        where = mask.fillna(False).to_numpy(dtype=bool)
+        return f"first: line {lines[where].iloc[0]}, '{raw[where].iloc[0]}'"
+
+    n_day, n_month = int(mixed.day_first.fillna(False).sum()), int(mixed.month_first.fillna(False).sum())
+    return InputError(
+        path,
+        f"mixes day-first and month-first dates: {n_day:,} rows can only be day/month ({first(mixed.day_first)}) "
+        f"and {n_month:,} only month/day ({first(mixed.month_first)}), so the {mixed.ambiguous:,} rows that fit "
+        "both (like 03/04/2024) cannot be read safely.",
+        column=column,
+        hint=f"Say which order holds with --date-format {DAY_FIRST} or --date-format {MONTH_FIRST} "
+        "(rows in the other order are then quarantined), or give the exact pattern (e.g. %d/%m/%Y).",
+    )
 
 
 def _auto_type(raw: pd.Series) -> pd.Series:
@@ -250,10 +279,14 @@ def _require_columns(frame: pd.DataFrame, spec: s.TableSpec, path: object) -> No
         )
 
 
-def _check_order_lines(typed: pd.DataFrame, rejections: _Rejections, max_quantity: float) -> pd.DataFrame:
+def _check_order_lines(
+    typed: pd.DataFrame, rejections: _Rejections, max_quantity: float, max_amount: float
+) -> pd.DataFrame:
     """Order-line rules: prices, quantities, amounts and the return flag."""
+    absurd = f"absurd amount (more than {max_amount:,.0f})"
     if s.UNIT_PRICE in typed:
         rejections.add(typed[s.UNIT_PRICE] < 0, s.UNIT_PRICE, "negative price")
+        rejections.add(typed[s.UNIT_PRICE] > max_amount, s.UNIT_PRICE, absurd)
     if s.QUANTITY in typed:
         rejections.add(typed[s.QUANTITY] == 0, s.QUANTITY, "zero quantity")
         rejections.add(
@@ -264,6 +297,8 @@ def _check_order_lines(typed: pd.DataFrame, rejections: _Rejections, max_quantit
     elif s.QUANTITY in typed and s.UNIT_PRICE in typed:
         typed[s.AMOUNT] = typed[s.AMOUNT].fillna(typed[s.QUANTITY] * typed[s.UNIT_PRICE])
     rejections.add(typed[s.AMOUNT].isna(), s.AMOUNT, "missing value")
+    # quantity x price can overflow to infinity even when both are finite
+    rejections.add(~np.isfinite(typed[s.AMOUNT].fillna(0)) | (typed[s.AMOUNT].abs() > max_amount), s.AMOUNT, absurd)
 
     is_return = typed[s.AMOUNT] < 0
     if s.QUANTITY in typed:

@@ -26,6 +26,11 @@ def _md(text: object) -> str:
     return str(text).replace("|", "/").replace("*", "").replace("_", " ").replace("<", "").replace(">", "")
 
 
+def _comparisons(text: str) -> str:
+    """Comparison signs as Markdown entities, so that :func:`_md` keeps them ("412 &gt; 85")."""
+    return text.replace(">=", "≥").replace("<=", "≤").replace(">", "&gt;").replace("<", "&lt;")
+
+
 def _code(text: object) -> str:
     """An evidence key as inline code (names keep their underscores)."""
     return "`" + str(text).replace("`", "'").replace("|", "/") + "`"
@@ -116,6 +121,10 @@ def render_profiles_markdown(profiles: list[dict[str, Any]], title: str = "Custo
                 for i, a in enumerate(p["playbook"], start=1)
             ]
         naming = p.get("naming", {})
+        fired = [r for r in naming.get("rules", []) if r.get("fired") and r.get("word") and r.get("tier") != "weak"]
+        if fired:
+            lines += ["", "**Why this name** (rules against the whole shop, see naming in profiles.json):"]
+            lines += [f"- {_md(r['word'])}: {_md(_comparisons(r['reason']))}" for r in fired]
         if naming.get("method") == "llm":
             lines += ["", f"_Name and persona written by {_md(naming.get('model', 'an LLM'))} from these aggregates._"]
     return "\n".join(lines) + "\n"

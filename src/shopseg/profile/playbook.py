@@ -6,15 +6,18 @@ Every claim cites evidence by key, so a reader (or a check) can trace it:
 * ``category:<name>`` a category bought more than the shop does (lift);
 * ``keyword:<term>``  a c-TF-IDF keyword of the segment's reviews or purchases;
 * ``value:<metric>``  a value or risk figure (CLV, churn risk) when the value stage ran;
+* ``rule:<claim>``    a naming rule that fired, with its values and thresholds
+  (:mod:`shopseg.profile.rules`: ``rule:lapsed``, ``rule:high-value``, ``rule:bargain`` ...);
 * ``size``            the segment's size and share.
 
-Actions, in priority order, each chosen when its evidence holds:
+Actions, in priority order, each chosen when its evidence holds. Value, recency and loyalty
+are read from the same naming rules as the name, so the playbook never argues with it:
 
 =================== ===================================================================
-VIP care            spend rank >= 0.65 and not lapsed (recency rank < 0.65)
-win-back            lapsed (recency rank >= 0.65) with spend or frequency rank >= 0.5
-reactivation offer  lapsed, low spend (a cheap, automated nudge; do not overspend)
-second-order offer  median one order and not lapsed (turn first buyers into repeat ones)
+VIP care            high-value and not lapsed
+win-back            lapsed, and not both low-value and a one-timer
+reactivation offer  lapsed low-value one-timers (a cheap, automated nudge; do not overspend)
+second-order offer  one-timers, not lapsed (turn first buyers into repeat ones)
 retention           churn risk above the shop's by 0.1 or more, not yet lapsed (value stage)
 returns review      return rate effect d >= 0.5 (sizing, descriptions, quality)
 service follow-up   rating mean effect d <= -0.5 (unhappy reviewers)
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopseg.profile.naming import TRAITS
+from shopseg.profile.rules import TRAITS
 
 Evidence = dict[str, dict[str, Any]]
 
@@ -59,6 +62,13 @@ def build_evidence(profile: dict[str, Any]) -> Evidence:
             evidence.setdefault(f"keyword:{item['term']}", {"source": source, "score": item["score"]})
     for metric, number in profile.get("value", {}).items():
         evidence[f"value:{metric}"] = {"value": number}
+    for rule in profile.get("naming", {}).get("rules", []):
+        if rule.get("fired") and rule.get("claim"):
+            evidence[f"rule:{rule['claim']}"] = {
+                "word": rule.get("word"),
+                "values": rule.get("values", {}),
+                "thresholds": rule.get("thresholds", {}),
+            }
     return evidence
 
 
@@ -68,28 +78,25 @@ def _effect(evidence: Evidence, feature: str) -> float:
 
 def playbook(profile: dict[str, Any], evidence: Evidence, shop_value: dict[str, float] | None = None) -> list[dict]:
     """2-4 actions with the evidence keys they rest on; see the module docstring."""
-    ranks = profile.get("ranks", {})
-    medians = profile.get("medians", {})
-    spend, recency, frequency = ranks.get("monetary_total"), ranks.get("recency_days"), ranks.get("frequency")
+    claims = set(profile.get("naming", {}).get("claims", []))
     actions: list[dict] = []
 
     def add(action: str, why: str, keys: list[str]) -> None:
         keys = [k for k in keys if k in evidence] or ["size"]
         actions.append({"action": action, "why": why, "evidence": keys})
 
-    value_keys = ["feature:monetary_total", "feature:recency_days", "feature:frequency"]
-    if spend is not None and recency is not None:
-        lapsed = recency >= 0.65
-        if spend >= 0.65 and not lapsed:
-            add("VIP care: early access, loyalty tier, personal service", "spends far above the shop", value_keys)
-        if lapsed and (spend >= 0.5 or (frequency or 0) >= 0.5):
-            add("Win-back campaign with a personal offer", "valuable customers who stopped ordering", value_keys)
-        elif lapsed:
-            add("Low-cost automated reactivation email", "lapsed and low spend: nudge cheaply", value_keys)
-        if medians.get("frequency", 2) <= 1 and not lapsed:
-            add("Second-order incentive after the first purchase", "most bought only once", ["feature:frequency"])
+    lapsed = "lapsed" in claims
+    value_keys = ["rule:high-value", "rule:lapsed", "rule:loyal", "feature:monetary_total", "feature:recency_days"]
+    if "high-value" in claims and not lapsed:
+        add("VIP care: early access, loyalty tier, personal service", "spends far above the shop", value_keys)
+    if lapsed and not {"low-value", "one-timers"} <= claims:
+        add("Win-back campaign with a personal offer", "valuable customers who stopped ordering", value_keys)
+    elif lapsed:
+        add("Low-cost automated reactivation email", "lapsed and low spend: nudge cheaply", value_keys)
+    if "one-timers" in claims and not lapsed:
+        add("Second-order incentive after the first purchase", "most bought only once", ["rule:one-timers"])
     churn = profile.get("value", {}).get("churn_risk_mean")
-    not_lapsed = recency is None or recency < 0.65
+    not_lapsed = not lapsed
     if churn is not None and shop_value and not_lapsed and churn >= shop_value.get("churn_risk_mean", 1.0) + 0.1:
         add("Retention outreach before they lapse", "churn risk above the shop's", ["value:churn_risk_mean"])
     if _effect(evidence, "return_rate") >= 0.5:

@@ -21,7 +21,9 @@ from shopseg.profile.keywords import ctfidf_keywords
 from shopseg.profile.lift import category_lift, product_lift
 from shopseg.profile.naming import name_segments
 from shopseg.profile.playbook import build_evidence, persona, playbook
+from shopseg.profile.price import customer_price_level
 from shopseg.profile.representatives import representatives
+from shopseg.profile.rules import NamingThresholds, evaluate_rules
 from shopseg.shop import Shop
 from shopseg.value import segment_value_summary
 
@@ -41,7 +43,9 @@ class SegmentProfile:
     * ``value``: totals and means of CLV / churn risk when the value stage ran;
     * ``evidence``: every citable fact by key (see :mod:`shopseg.profile.playbook`);
     * ``persona``, ``playbook`` (``action, why, evidence``), ``naming`` (how the name
-      was made: ``{"method": "rules" | "llm", ...}``);
+      was made: ``{"method": "rules" | "llm", ...}``; with rules, every rule evaluated with
+      the values and thresholds it compared, ``claims`` (what the fired rules support), the
+      shop's ``reference`` values and the ``thresholds``: see :mod:`shopseg.profile.rules`);
     * ``stability``: bootstrap Jaccard and the stable/unstable flag;
     * ``children``: sub-segments when two-level segmentation split this segment
       (``sub_segment_id`` like ``"2.1"``, ``name``, ``size``, ``share_of_parent``,
@@ -108,13 +112,15 @@ def profile_segments(
     shop: Shop | None = None,
     matrix: np.ndarray | None = None,
     value: pd.DataFrame | None = None,
+    thresholds: NamingThresholds | None = None,
 ) -> list[SegmentProfile]:
     """Profiles of every segment, ordered by segment id.
 
     ``features`` has one row per customer (index ``customer_id``) aligned with ``labels``;
     ``shop`` adds categories, products and keywords; ``matrix`` (the clustered
     representation) adds representative customers; ``value`` (index ``customer_id``,
-    numeric columns such as ``clv`` and ``churn_risk``) adds value and risk.
+    numeric columns such as ``clv`` and ``churn_risk``) adds value and risk; ``thresholds``
+    tunes the naming rules (:class:`~shopseg.profile.rules.NamingThresholds`).
     """
     evidence = segment_evidence(features, labels, contrast_columns)
     segment_of = pd.Series(np.asarray(labels), index=features.index)
@@ -125,11 +131,18 @@ def profile_segments(
     keywords = _text_keywords(shop, segment_of)
     reps = representatives(matrix, np.asarray(labels), features.index.to_numpy()) if matrix is not None else {}
     values = _value_summary(value, segment_of) if value is not None and not value.empty else {}
-    taste = {
-        segment: _taste_phrase(categories.get(segment, []), keywords.get(segment, {}))
-        for segment in segment_of.unique()
-    }
-    names = name_segments(evidence, taste=taste)
+    thresholds = thresholds or NamingThresholds()
+    price_level = customer_price_level(orders, products) if orders is not None else None
+    rules, reference = evaluate_rules(
+        features,
+        np.asarray(labels),
+        evidence,
+        price_level=price_level,
+        categories=categories,
+        keywords=keywords,
+        thresholds=thresholds,
+    )
+    names = name_segments(rules)
     shop_medians = features.median().to_dict()
     shop_value = _value_summary(value, pd.Series(0, index=segment_of.index)).get(0) if values else None
     profiles = []
@@ -157,6 +170,7 @@ def profile_segments(
             keywords=keywords.get(item.segment_id, {}),
             representatives=reps.get(item.segment_id, []),
             value=values.get(item.segment_id, {}),
+            naming=rules[item.segment_id].record(reference, thresholds),
         )
         data = profile.as_dict()
         profile.evidence = build_evidence(data)
@@ -164,14 +178,6 @@ def profile_segments(
         profile.persona = persona(data, shop_medians)
         profiles.append(profile)
     return profiles
-
-
-def _taste_phrase(categories: list[dict], keywords: dict[str, list[dict]]) -> str | None:
-    """A few words on what a segment buys, for its name when no feature says it."""
-    if categories and categories[0]["lift"] >= 1.3:
-        return f"{categories[0]['category']} lovers"
-    terms = [k["term"] for k in keywords.get("purchases", [])[:2]]
-    return " ".join(terms) if terms else None
 
 
 def _value_summary(value: pd.DataFrame, segment_of: pd.Series) -> dict[int, dict[str, float]]:

@@ -9,11 +9,8 @@ api.py              JSON routes: segments, customers, /assign, audiences and exp
 dashboard.py        server-rendered pages (Jinja2 templates in ``templates/``)
 charts.py           the dashboard's charts (the report's, and one segment's)
 assign.py           new customer's lines -> checks -> features -> saved model
-audiences.py        filters -> ranked members; the in-memory audience store; exports
-filters.py          the audience filter model shared by API, dashboard and CLI
-nl_audience.py      natural language -> filters + taste text + explanation
-taste.py            taste matching: customer text vectors, or TF-IDF as the fallback
-run_data.py         the run folder loaded once
+audiences.py        request filters -> shopseg.audience conditions; the audience store; exports
+filters.py          the audience filter model shared by API and dashboard
 security.py         API key and session cookie, body size limit, access log without PII
 context.py          the per-app state object and the FastAPI dependencies
 =================== ====================================================================

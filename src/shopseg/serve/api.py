@@ -1,6 +1,6 @@
 """The JSON API: segments, customers, assignment of new customers, audiences and their exports.
 
-Every route is a few lines over :mod:`~shopseg.serve.run_data`, :mod:`~shopseg.serve.assign`
+Every route is a few lines over :mod:`~shopseg.run_data`, :mod:`~shopseg.serve.assign`
 and :mod:`~shopseg.serve.audiences`; all need the API key except ``/health``. Routes are
 plain (not ``async``) functions: their work is pandas and numpy, which FastAPI runs in its
 thread pool so that one slow request does not stall the others.
@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from shopseg import schema as s
+from shopseg.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
 from shopseg.serve.assign import AssignRequest, AssignResponse, assign_customer
-from shopseg.serve.audiences import AUDIENCE_ID_PATTERN, Audience, build_audience, csv_bytes, parquet_bytes
+from shopseg.serve.audiences import AUDIENCE_ID_PATTERN, Audience, audience_from_filters, csv_bytes, parquet_bytes
 from shopseg.serve.context import Ctx, ServeContext, require_key, wants_html
 from shopseg.serve.dashboard import audience_page, segment_page
 from shopseg.serve.filters import AudienceFilters
-from shopseg.serve.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
 
 AudienceId = Annotated[str, Path(pattern=AUDIENCE_ID_PATTERN, description="Id returned by POST /audiences.")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -109,7 +109,7 @@ def api_router() -> APIRouter:
 
     @guarded.post("/audiences", tags=["audiences"], status_code=201, summary="Build an audience from filters and text")
     def create_audience(filters: AudienceFilters, response: Response, ctx: Ctx) -> Any:
-        audience = build_audience(ctx.run, filters, ctx.taste)
+        audience = audience_from_filters(ctx.run, filters, ctx.topics)
         ctx.audiences.add(audience)
         response.headers["Location"] = f"/audiences/{audience.id}"
         return audience.summary(ctx.run)

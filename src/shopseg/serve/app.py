@@ -24,16 +24,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from shopseg import __version__
+from shopseg.audience import TopicMatcher, load_topic_matcher
 from shopseg.errors import ShopsegError
+from shopseg.run_data import RunData
 from shopseg.serve.api import api_router
 from shopseg.serve.assign import LinesRejected
 from shopseg.serve.audiences import AudienceStore
-from shopseg.serve.charts import overview_charts
+from shopseg.serve.charts import Chart, overview_charts
 from shopseg.serve.context import Lazy, ServeContext, wants_html
 from shopseg.serve.dashboard import dashboard_router, message_page
-from shopseg.serve.run_data import RunData
 from shopseg.serve.security import AccessLogMiddleware, BodyLimitMiddleware, KeyCheck, KeyQueryMiddleware
-from shopseg.serve.taste import TasteMatcher, load_taste_matcher
 
 log = logging.getLogger("shopseg.serve")
 
@@ -47,22 +47,26 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_audiences: int = 50,
-    taste_matcher: TasteMatcher | None = None,
+    topic_matcher: TopicMatcher | None = None,
 ) -> FastAPI:
     """The app for the run in ``run_dir``; ``api_key=None`` turns authentication off (local use only).
 
-    ``taste_matcher`` replaces the matcher chosen from the run folder (tests, custom encoders).
+    ``topic_matcher`` replaces the matcher chosen from the run folder (tests, custom encoders).
     """
     run = RunData.load(run_dir)
     if api_key is not None and not api_key.strip():
         raise ShopsegError("The API key is empty: give a non-empty key, or turn authentication off (--no-auth).")
     if api_key is None:
         log.warning("authentication is off: anyone who can reach this server can read the run")
+
+    def views(served: RunData) -> tuple[Lazy[TopicMatcher], Lazy[list[Chart]]]:
+        topics = (lambda: topic_matcher) if topic_matcher is not None else (lambda: load_topic_matcher(served))
+        return Lazy(topics), Lazy(lambda: overview_charts(served))
+
     ctx = ServeContext(
         run=run,
         keys=KeyCheck(api_key),
-        taste=Lazy((lambda: taste_matcher) if taste_matcher is not None else (lambda: load_taste_matcher(run))),
-        overview=Lazy(lambda: overview_charts(run)),
+        views=views,
         audiences=AudienceStore(max_audiences),
         max_body_bytes=max_body_bytes,
     )

@@ -27,7 +27,7 @@ from shopseg.errors import ShopsegError
 from shopseg.features import build_features
 from shopseg.ingest.reading import LINE, SOURCE
 from shopseg.ingest.validate import check_table
-from shopseg.serve.run_data import SUMMARY_COLUMNS, RunData
+from shopseg.run_data import SUMMARY_COLUMNS, RunData
 from shopseg.shop import Shop
 
 #: Most lines (orders, reviews and events each) accepted in one request.
@@ -190,7 +190,10 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
         features["recency_days"] = features["recency_days"].clip(lower=0.0)
     segment_id = int(run.segmenter.predict(features, shop).iloc[0])
     recommendations = None
-    if run.fold_in is not None and request.recommend_n > 0:
+    names_products = s.PRODUCT_ID in orders and bool(orders[s.PRODUCT_ID].notna().any())
+    if run.fold_in is not None and request.recommend_n > 0 and not names_products:
+        notes.append("no recommendations: no order line names a product (product_id is optional, but needed for them)")
+    elif run.fold_in is not None and request.recommend_n > 0:
         recommendations = run.titled(run.fold_in.recommend(orders, n=request.recommend_n))
         if not recommendations:
             notes.append("no recommendations: none of the products bought is known to the run's recommender")

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from shopseg import schema as s
 from shopseg.profile.markdown import LABELS
 from shopseg.report import charts as report_charts
-from shopseg.serve.run_data import RunData
+from shopseg.run_data import RunData
 
 #: Names of the value stage's scores, as a marketer reads them.
 SCORE_LABELS = {

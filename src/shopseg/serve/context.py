@@ -7,6 +7,7 @@ global holds state, so two apps (two runs, or tests) live side by side.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,13 +15,14 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 
+from shopseg.audience import TopicMatcher
+from shopseg.run_data import RunData
 from shopseg.serve.audiences import AudienceStore
 from shopseg.serve.charts import Chart
-from shopseg.serve.run_data import RunData
 from shopseg.serve.security import KeyCheck, NotAuthorised
-from shopseg.serve.taste import TasteMatcher
 
 T = TypeVar("T")
+log = logging.getLogger("shopseg.serve")
 
 
 class Lazy(Generic[T]):
@@ -41,19 +43,47 @@ class Lazy(Generic[T]):
 
 @dataclass
 class ServeContext:
-    """The state of one app; see the module docstring."""
+    """The state of one app; see the module docstring.
+
+    ``views(run)`` builds the parts derived from a run (topic matcher, overview charts);
+    :meth:`follow_reruns` uses it when a rerun replaced the served folder.
+    """
 
     run: RunData
     keys: KeyCheck
-    taste: Lazy[TasteMatcher]
-    overview: Lazy[list[Chart]]
+    views: Callable[[RunData], tuple[Lazy[TopicMatcher], Lazy[list[Chart]]]]
     audiences: AudienceStore = field(default_factory=AudienceStore)
     max_body_bytes: int = 5_000_000
+    topics: Lazy[TopicMatcher] = field(init=False)
+    overview: Lazy[list[Chart]] = field(init=False)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.topics, self.overview = self.views(self.run)
+
+    def follow_reruns(self) -> None:
+        """Serve the newer run when a rerun replaced the folder (one stat per request when it did not).
+
+        Everything derived from the earlier run goes with it: views and audiences, whose
+        customers and segments belonged to that run.
+        """
+        if not self.run.replaced():
+            return
+        with self._reload_lock:
+            if not self.run.replaced():
+                return  # another request reloaded it first
+            run = RunData.load(self.run.run_dir)
+            self.topics, self.overview = self.views(run)
+            self.audiences = AudienceStore(self.audiences.max_items)
+            self.run = run
+            log.info("the run folder was replaced by a newer run: serving the new run")
 
 
 def context(request: Request) -> ServeContext:
-    """FastAPI dependency: the app's :class:`ServeContext`."""
-    return request.app.state.shopseg
+    """FastAPI dependency: the app's :class:`ServeContext`, following a rerun of its folder."""
+    ctx: ServeContext = request.app.state.shopseg
+    ctx.follow_reruns()
+    return ctx
 
 
 #: Route parameter type for the app's context (``ctx: Ctx``).

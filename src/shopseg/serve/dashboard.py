@@ -34,11 +34,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
 
 from shopseg.errors import ShopsegError
-from shopseg.serve.audiences import Audience, build_audience
+from shopseg.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
+from shopseg.serve.audiences import Audience, audience_from_filters
 from shopseg.serve.charts import Chart, label, segment_charts
 from shopseg.serve.context import Ctx, ServeContext, context, require_key
 from shopseg.serve.filters import AudienceFilters
-from shopseg.serve.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
+from shopseg.serve.security import NONCE_STATE
 
 PREVIEW_ROWS = 50
 _FORM_FIELDS = frozenset(AudienceFilters.model_fields)
@@ -70,9 +71,18 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
     ctx = context(request)
     charts = values.pop("charts", None)
     if charts is not None:
-        values["charts"] = [Chart(c.id, c.title, Markup(c.html)) for c in charts]  # Plotly's own output: escaped JSON
+        # Plotly's own output (escaped JSON); its inline script runs only with this response's CSP nonce.
+        nonce = getattr(request.state, NONCE_STATE, "")
+        values["charts"] = [Chart(c.id, c.title, Markup(with_nonce(c.html, nonce))) for c in charts]
     html = environment().get_template(template).render(run_name=ctx.run.run_dir.name, **values)
     return HTMLResponse(html, status_code=status)
+
+
+def with_nonce(html: str, nonce: str) -> str:
+    """``html`` with every ``<script>`` tag carrying ``nonce`` (the Content-Security-Policy allows no other)."""
+    return html.replace("<script>", f'<script nonce="{nonce}">').replace(
+        '<script type="text/javascript">', f'<script type="text/javascript" nonce="{nonce}">'
+    )
 
 
 def message_page(request: Request, status: int, heading: str, message: str) -> HTMLResponse:
@@ -205,8 +215,8 @@ def dashboard_router() -> APIRouter:
         form = ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
         try:
             filters = _form_filters(form)
-            # Off the event loop: the first taste query builds the TF-IDF matrix (seconds on a big run).
-            audience = await run_in_threadpool(build_audience, ctx.run, filters, ctx.taste)
+            # Off the event loop: the first topic query loads the text model or builds TF-IDF (seconds).
+            audience = await run_in_threadpool(audience_from_filters, ctx.run, filters, ctx.topics)
         except ValidationError as error:
             return _builder(request, ctx, form, _errors(error), status=422)
         except ShopsegError as error:

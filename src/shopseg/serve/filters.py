@@ -1,8 +1,12 @@
-"""The filters an audience is built from: one validated model shared by the API, the dashboard and the CLI.
+"""The filters an audience is built from over HTTP: one validated model shared by the API and the dashboard.
 
 Every field is optional; an audience is every customer of the run that passes all the
-filters given. ``description`` is free text: explicit filters are parsed out of it
-(:mod:`shopseg.serve.nl_audience`) and the rest is matched against customers' taste.
+filters given. ``description`` is free text: conditions are parsed out of it
+(:mod:`shopseg.audience.parse`) and the rest is the topic; ``where`` takes the editable
+condition syntax (:mod:`shopseg.audience.conditions`) that ``shopseg audience --explain`` and
+every audience's summary print. :meth:`AudienceFilters.to_conditions` turns the explicit
+fields into library :class:`~shopseg.audience.conditions.Conditions` (``_min`` is ``>=``,
+``_max`` is ``<=``); explicit fields win over ``where``, which wins over the description, bound by bound.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shopseg.audience.conditions import Condition, Conditions, Percentile
+
 Money = Annotated[float, Field(allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Share = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
@@ -20,6 +26,10 @@ Days = Annotated[float, Field(ge=0.0, le=36_500, allow_inf_nan=False)]
 #: Filter fields (everything but the free text and the size cap), in display order.
 FILTER_FIELDS = (
     "segment_ids",
+    "spend_min",
+    "spend_max",
+    "orders_min",
+    "orders_max",
     "clv_min",
     "clv_max",
     "clv_top_share",
@@ -39,6 +49,10 @@ class AudienceFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     segment_ids: list[int] | None = Field(default=None, max_length=1000, description="Keep these segments only.")
+    spend_min: Money | None = Field(default=None, description="Total spend at least this.")
+    spend_max: Money | None = Field(default=None, description="Total spend at most this.")
+    orders_min: Annotated[float, Field(ge=0)] | None = Field(default=None, description="At least this many orders.")
+    orders_max: Annotated[float, Field(ge=0)] | None = Field(default=None, description="At most this many orders.")
     clv_min: Money | None = Field(default=None, description="Predicted customer value at least this.")
     clv_max: Money | None = Field(default=None, description="Predicted customer value at most this.")
     clv_top_share: Share | None = Field(
@@ -61,11 +75,19 @@ class AudienceFilters(BaseModel):
         description="Natural language, e.g. 'eco-conscious outdoor buyers who have not ordered in 3 months': "
         "filters are parsed out of it, the rest is matched against what customers bought and wrote.",
     )
+    where: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Conditions in the editable syntax, e.g. 'spend > 500 and orders >= 3 and topic = \"outdoor\"' "
+        "(what an audience's summary returns as 'where').",
+    )
     top: int | None = Field(default=None, ge=1, le=10_000_000, description="Keep at most this many customers.")
 
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> AudienceFilters:
         for low, high in (
+            ("spend_min", "spend_max"),
+            ("orders_min", "orders_max"),
             ("clv_min", "clv_max"),
             ("churn_risk_min", "churn_risk_max"),
             ("recency_min_days", "recency_max_days"),
@@ -84,15 +106,31 @@ class AudienceFilters(BaseModel):
         """The filter fields that are set (no description or size cap)."""
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name) is not None}
 
-    def merged_with(self, parsed: AudienceFilters) -> tuple[AudienceFilters, list[str]]:
-        """These filters completed by ``parsed`` (from text); a field set here wins. Returns notes on conflicts."""
-        notes = []
-        updates: dict[str, object] = {}
-        for name, value in parsed.given().items():
-            mine = getattr(self, name)
-            if mine is None:
-                updates[name] = value
-            elif mine != value:
-                notes.append(f"{name}: the explicit value {mine} was kept over {value} read from the description")
-        # Validated again: text and explicit values together may form an empty range.
-        return AudienceFilters.model_validate({**self.model_dump(), **updates}), notes
+    def to_conditions(self) -> Conditions:
+        """The explicit filter fields as library conditions (description and where are read elsewhere)."""
+        items: list[Condition] = []
+        if self.segment_ids is not None:
+            items.append(Condition("segment", "in", tuple(self.segment_ids)))
+        for name, field, op, value in (
+            ("spend_min", "spend", ">=", self.spend_min),
+            ("spend_max", "spend", "<=", self.spend_max),
+            ("orders_min", "orders", ">=", self.orders_min),
+            ("orders_max", "orders", "<=", self.orders_max),
+            ("clv_min", "clv", ">=", self.clv_min),
+            ("clv_max", "clv", "<=", self.clv_max),
+            ("clv_top_share", "clv", ">=", _percentile(1 - self.clv_top_share) if self.clv_top_share else None),
+            ("clv_bottom_share", "clv", "<=", _percentile(self.clv_bottom_share) if self.clv_bottom_share else None),
+            ("churn_risk_min", "churn_risk", ">=", self.churn_risk_min),
+            ("churn_risk_max", "churn_risk", "<=", self.churn_risk_max),
+            ("recency_min_days", "days_since_last_order", ">=", self.recency_min_days),
+            ("recency_max_days", "days_since_last_order", "<=", self.recency_max_days),
+            ("last_order_before", "last_order", "<", self.last_order_before),
+            ("last_order_after", "last_order", ">=", self.last_order_after),
+        ):
+            if value is not None:
+                items.append(Condition(field, op, float(value) if isinstance(value, int | float) else value, name))
+        return Conditions(items)
+
+
+def _percentile(share: float) -> Percentile:
+    return Percentile(round(100 * share, 6))

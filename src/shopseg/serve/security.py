@@ -14,7 +14,8 @@
   strings, bodies, customer ids or keys are logged; run uvicorn with ``access_log=False``
   so that it does not log raw paths either.
 * **Headers.** Pages may load nothing from the network (Content-Security-Policy
-  ``default-src 'self'``), cannot be framed, and send no referrer.
+  ``default-src 'self'``), run no script but the server's own files and the inline scripts
+  that carry this response's nonce (no ``eval``), cannot be framed, and send no referrer.
 
 All three are plain ASGI middleware: no per-request task or extra copy of the body.
 """
@@ -25,10 +26,11 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,10 +44,14 @@ DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 access_log = logging.getLogger("shopseg.serve.access")
 
+#: Scripts: only the server's own files and inline scripts that carry the response's nonce
+#: (the chart calls the dashboard writes); no ``eval``. Styles may be inline (Plotly sets them).
 _CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+#: Key in the ASGI scope's ``state`` (``request.state.csp_nonce``) of the response's script nonce.
+NONCE_STATE = "csp_nonce"
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -114,7 +120,7 @@ class KeyQueryMiddleware:
             await _send_text(send, 401, "Wrong API key.", [(b"www-authenticate", API_KEY_HEADER.encode())])
             return
         rest = urlencode([(k, v) for k, v in pairs if k != KEY_PARAMETER])
-        location = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+        location = same_site_path(scope.get("root_path", "") + scope["path"]) + (f"?{rest}" if rest else "")
         cookie = f"{SESSION_COOKIE}={self.keys.session_token()}; Path=/; HttpOnly; SameSite=Strict"
         if scope.get("scheme") == "https":
             cookie += "; Secure"
@@ -167,6 +173,8 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         status = 500
         is_docs = scope["path"].startswith(DOCS_PATHS)
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})[NONCE_STATE] = nonce
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -175,7 +183,7 @@ class AccessLogMiddleware:
                 headers = list(message.get("headers", []))
                 headers.extend(_SECURITY_HEADERS)
                 if not is_docs:
-                    headers.append((b"content-security-policy", _CSP.encode()))
+                    headers.append((b"content-security-policy", _CSP.format(nonce=nonce).encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -187,6 +195,18 @@ class AccessLogMiddleware:
             access_log.info(
                 "%s %s %d %.1fms", scope["method"], template, status, 1000 * (time.perf_counter() - started)
             )
+
+
+def same_site_path(path: str) -> str:
+    """``path`` as a redirect target that can only stay on this server.
+
+    A request for ``//evil.example/`` has the path ``//evil.example/``; sent back as a
+    ``Location`` it is a *network-path reference* that browsers follow to another host (and
+    ``/\\evil.example`` is read the same way). Leading slashes and backslashes collapse
+    into one slash, so the target is always a path on this host. The path is percent-encoded
+    again (the server decoded it), so no control character or non-Latin-1 letter reaches the header.
+    """
+    return "/" + quote(path.lstrip("/\\"), safe="/")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""A saved run folder, loaded once for serving: the tables and model every route reads.
+"""A saved run folder, loaded once: the tables and model the API, the dashboard and audiences read.
 
 The API and the dashboard answer from memory: ``segments.parquet`` (one row per customer,
 indexed by ``customer_id``), ``profiles.json``, ``run.json``, the fitted
@@ -15,11 +15,17 @@ customers and ten million recommendations on this project's 2-core machine).
 
 Nothing here is mutated after loading, so one :class:`RunData` is safely shared by the
 threads that serve requests (each lookup opens its own DuckDB connection).
+
+A rerun into the same folder replaces it as a whole (see :mod:`shopseg.export.run_folder`),
+so the folder's identity (device and inode) tells whether it still holds the run that was
+loaded (:meth:`RunData.replaced`); a load that sees the folder change under it starts over,
+so one :class:`RunData` never mixes two runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,12 +75,33 @@ class RunData:
     titles: dict[str, str] = field(default_factory=dict)
     recommendations: pd.DataFrame | None = None
     fold_in: FoldInALS | None = None
+    identity: tuple[int, int] | None = None
     _recommendation_keys: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> RunData:
-        """Read a run folder written by ``shopseg segment`` (raises ShopsegError when it is not one)."""
+    def load(cls, run_dir: str | Path, *, recommendations: bool = True, attempts: int = 3) -> RunData:
+        """Read a run folder written by ``shopseg segment`` (raises ShopsegError when it is not one).
+
+        ``recommendations=False`` leaves out the recommendations and the fold-in factors
+        (what audiences do not need: faster on a big run). A folder replaced by a rerun while
+        it is read is read again (up to ``attempts`` times).
+        """
         run_dir = Path(run_dir)
+        for _ in range(attempts):
+            before = folder_identity(run_dir)
+            data = cls._read(run_dir, recommendations)
+            if before is not None and folder_identity(run_dir) == before:
+                data.identity = before
+                return data
+        raise ShopsegError(f"{run_dir}: the run folder keeps changing while it is read; wait for the run to finish.")
+
+    def replaced(self) -> bool:
+        """True when the folder now holds another run than the one loaded (a rerun switched it)."""
+        current = folder_identity(self.run_dir)
+        return current is not None and current != self.identity
+
+    @classmethod
+    def _read(cls, run_dir: Path, recommendations: bool) -> RunData:
         missing = [n for n in ("segments.parquet", "profiles.json", "run.json") if not (run_dir / n).exists()]
         if missing:
             raise ShopsegError(
@@ -103,6 +130,8 @@ class RunData:
             products=products,
             titles=product_titles(products),
         )
+        if not recommendations:
+            return data
         data._load_recommendations()
         if (run_dir / FOLD_IN_FOLDER).is_dir() and implicit_available():  # folding in needs implicit
             data.fold_in = FoldInALS.load(run_dir / FOLD_IN_FOLDER)
@@ -174,6 +203,15 @@ class RunData:
                 return self.titled(self.recommendations.iloc[start:stop])
         rows = self._everybody(ALL_RECOMMENDATIONS, customer_id, order='ORDER BY "rank"')
         return None if rows is None else self.titled(rows)
+
+
+def folder_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder: a new value means a rerun replaced it; None while it is missing."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def product_titles(products: pd.DataFrame | None) -> dict[str, str]:
