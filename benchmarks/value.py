@@ -1,25 +1,31 @@
-"""Benchmark of the value stage on real CDNOW data and on a million simulated customers.
+"""Benchmark of the value stage: published fits, holdout accuracy, planted segments, and speed vs lifetimes.
 
-    python benchmarks/value.py [--quick]
+    python benchmarks/value.py [--quick] [--baseline-limit SECONDS]
 
-(a) CDNOW_sample (2,357 customers, calibration 1997-01-01..1997-09-30, weeks): the
-    published BG/NBD and Gamma-Gamma parameters, and the week-by-week cumulative repeat
-    purchases in the 39-week holdout, predicted vs actual, with the tracking error.
-(b) CDNOW_master (23,570 customers, same split, days): holdout AUC / PR-AUC / Brier of the
-    churn and high-value models and their baselines (recency alone, BG/NBD, the LSTM);
-    eta squared of holdout spend and churn for segments fitted on the calibration period
-    vs RFM quintile scoring grouped into as many groups.
-(c) Fit time of BG/NBD + Gamma-Gamma on 1,000,000 simulated customers (budget: 60 s),
-    against the same fit without compressing identical rows, measured in the same run.
+(a) CDNOW_sample (2,357 customers, calibration 1997-01-01..1997-09-30, weeks): BG/NBD,
+    MBG/NBD and Pareto/NBD against the published parameters and lifetimes' fitters.
+(b) CDNOW_master (23,570 customers, same split, days): ``customer_value`` with the holdout
+    from 1997-10-01: every candidate's holdout MAE and total error, the model chosen, the
+    coverage of the 90% order intervals, and churn AUC / Brier of the model's P(no order),
+    the classifier and the baselines.
+(c) The generator's demo-size shop (5,000 customers, seed 0): median churn_risk of the planted
+    ``vip_loyal`` (last order 1-30 days before the end) and ``lapsed_big_spenders`` customers.
+(d) Fit time and holdout MAE, shopseg vs lifetimes (and pymc-marketing's MAP fit when it is
+    installed), on CDNOW_master's calibration summary (23,570 customers) and on it replicated
+    100 times (2,357,000 customers), each baseline in a subprocess killed after
+    ``--baseline-limit`` seconds (default 300). Measured in the same run, so the ratios compare
+    like with like.
 
-``--quick`` uses 200,000 simulated customers and skips the LSTM. The CDNOW files come
-from the ``lifetimes`` wheel's data folder (the package itself is never imported).
+``--quick`` skips the 2.3M row. The CDNOW files come from the ``lifetimes`` wheel's data folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,22 +34,26 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from shopseg import Segmenter, Shop, load_shop
-from shopseg import schema as s
-from shopseg.value import BetaGeoModel, GammaGammaModel, calibration_summary, customer_value, predictive_validity
-from shopseg.value.sequence import TORCH_AVAILABLE
-from shopseg.value.simulate import TrueParams, simulate_summary
+from shopseg import load_shop
+from shopseg.generate import generate_shop
+from shopseg.value import TRANSACTION_MODELS, calibration_summary, customer_value
 
 HOLDOUT_START = pd.Timestamp("1997-10-01")
 CALIBRATION_END = HOLDOUT_START - pd.Timedelta(days=1)
-WEEKS = 39
-console = Console(width=120)
+HOLDOUT_DAYS = 273  # 39 weeks: 1997-10-01 .. 1998-06-30
+console = Console(width=130)
+PUBLISHED = {
+    "bgnbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+    "pareto_nbd": {"r": 0.5534, "alpha": 10.5781, "s": 0.6061, "beta": 11.6565},
+}
+LIFETIMES = {"bgnbd": "BetaGeoFitter", "mbgnbd": "ModifiedBetaGeoFitter", "pareto_nbd": "ParetoNBDFitter"}
+PYMC = {"bgnbd": "BetaGeoModel", "mbgnbd": "ModifiedBetaGeoModel", "pareto_nbd": "ParetoNBDModel"}
 
 
 def cdnow_folder() -> Path:
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("The CDNOW data come with the 'lifetimes' wheel: pip install --no-deps lifetimes")
+        raise SystemExit("The CDNOW data come with the 'lifetimes' wheel: pip install lifetimes")
     return Path(next(iter(spec.submodule_search_locations))) / "datasets"
 
 
@@ -53,94 +63,71 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 # --- (a) -------------------------------------------------------------------------------
 def replication(folder: Path) -> None:
-    shop = load_shop(folder / "CDNOW_sample.txt")
-    orders = shop.orders
-    summary = calibration_summary(orders, calibration_end=CALIBRATION_END, time_unit_days=7)
-    bgnbd = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
-    gamma = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
-
-    table = Table(title=f"(a) CDNOW_sample: {len(summary):,} customers, calibration to {CALIBRATION_END.date()}")
-    for column in ("model", "parameter", "published", "shopseg", "std. error"):
+    summary = calibration_summary(
+        load_shop(folder / "CDNOW_sample.txt").orders, calibration_end=CALIBRATION_END, time_unit_days=7
+    )
+    x, t_x, T = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+    table = Table(title=f"(a) CDNOW_sample: {len(summary):,} customers, calibration to {CALIBRATION_END.date()}, weeks")
+    for column in ("model", "parameter", "published", "shopseg", "std. error", "lifetimes"):
         table.add_column(column, justify="left" if column in ("model", "parameter") else "right")
-    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-    for name, value in bgnbd.params_.items():
-        table.add_row("BG/NBD", name, f"{published[name]}", f"{value:.3f}", f"{bgnbd.standard_errors_[name]:.3f}")
-    table.add_row("BG/NBD", "log-likelihood", "-9582.4", f"{bgnbd.log_likelihood_:.1f}", "")
-    published_gg = {"p": 6.25, "q": 3.74, "gamma": 15.44}
-    for name, value in gamma.params_.items():
-        table.add_row(
-            "Gamma-Gamma", name, f"{published_gg[name]}", f"{value:.2f}", f"{gamma.standard_errors_[name]:.2f}"
-        )
+    for name, cls in TRANSACTION_MODELS.items():
+        model = cls().fit(x, t_x, T)
+        theirs = _lifetimes_params(name, x, t_x, T)
+        for parameter, value in model.params_.items():
+            table.add_row(
+                cls.label,
+                parameter,
+                fmt(PUBLISHED.get(name, {}).get(parameter), 4),
+                f"{value:.4f}",
+                f"{model.standard_errors_[parameter]:.4f}",
+                fmt(theirs.get(parameter), 4),
+            )
+        table.add_row(cls.label, "log-likelihood", "", f"{model.log_likelihood_:.2f}", "", "")
     console.print(table)
-    console.print(
-        f"  load_shop dropped {shop.files[0].duplicates} duplicate lines; purchase days are unchanged (BG/NBD "
-        "exact), but 4 repeat buyers' mean spend drops, so Gamma-Gamma gives the values above; with duplicate "
-        "lines kept it gives p = 6.25, q = 3.74, gamma = 15.44 (tests/value/test_cdnow_replication.py)."
-    )
 
-    # Week-by-week cumulative repeat purchases in the holdout.
-    days = orders.assign(day=orders[s.TS].dt.normalize()).drop_duplicates([s.CUSTOMER_ID, "day"])
-    holdout = days.loc[(days["day"] > CALIBRATION_END) & days[s.CUSTOMER_ID].isin(summary.index)]
-    week = np.ceil((holdout["day"] - CALIBRATION_END) / pd.Timedelta(days=7)).astype(int)
-    actual = np.cumsum(np.bincount(week, minlength=WEEKS + 1)[1 : WEEKS + 1])
-    x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
-    conditional = np.array([bgnbd.conditional_expected_purchases(w, x, t_x, age).sum() for w in range(1, WEEKS + 1)])
-    # FHL 2005 Fig. 2 style: expected repeat purchases of a customer of age T, ignoring their own
-    # history: E[X(T + w)] - E[X(T)], summed over customers.
-    at_end = bgnbd.expected_purchases(age)
-    aggregate = np.array([(bgnbd.expected_purchases(age + w) - at_end).sum() for w in range(1, WEEKS + 1)])
-    tracking = Table(title="(a) Cumulative repeat purchases in the 39-week holdout (purchase days)")
-    for column in ("week", "actual", "BG/NBD conditional", "error %", "BG/NBD aggregate", "error % "):
-        tracking.add_column(column, justify="right")
-    for w in range(WEEKS):
-        tracking.add_row(
-            str(w + 1),
-            f"{actual[w]:,}",
-            f"{conditional[w]:,.1f}",
-            f"{100 * (conditional[w] - actual[w]) / actual[w]:+.1f}",
-            f"{aggregate[w]:,.1f}",
-            f"{100 * (aggregate[w] - actual[w]) / actual[w]:+.1f}",
-        )
-    console.print(tracking)
-    mape_c = float(np.mean(np.abs(conditional - actual) / actual)) * 100
-    mape_a = float(np.mean(np.abs(aggregate - actual) / actual)) * 100
-    console.print(
-        f"  tracking error (MAPE over the 39 weekly cumulative totals): conditional {mape_c:.1f} %, "
-        f"aggregate {mape_a:.1f} %; week 39: actual {actual[-1]:,}, conditional {conditional[-1]:,.0f} "
-        f"({100 * (conditional[-1] - actual[-1]) / actual[-1]:+.1f} %), aggregate {aggregate[-1]:,.0f} "
-        f"({100 * (aggregate[-1] - actual[-1]) / actual[-1]:+.1f} %)."
-    )
-    since_start_actual = summary["frequency"].sum() + actual[-1]
-    since_start_model = bgnbd.expected_purchases(age + WEEKS).sum()
-    console.print(
-        f"  cumulative repeat purchases since 1997-01-01 at week 78 (FHL 2005 Fig. 2 view): actual "
-        f"{since_start_actual:,}, BG/NBD {since_start_model:,.0f} "
-        f"({100 * (since_start_model - since_start_actual) / since_start_actual:+.1f} %)."
-    )
+
+def _lifetimes_params(name: str, x, t_x, T) -> dict[str, float]:
+    try:
+        import lifetimes
+
+        return dict(getattr(lifetimes, LIFETIMES[name])().fit(x, t_x, T).params_)
+    except Exception as error:  # lifetimes is unmaintained: it may not import on new numpy/pandas
+        console.print(f"  lifetimes {LIFETIMES[name]} unavailable: {error}")
+        return {}
 
 
 # --- (b) -------------------------------------------------------------------------------
-def master(folder: Path, quick: bool) -> None:
+def master(folder: Path) -> pd.DataFrame:
     started = time.perf_counter()
-    shop = load_shop(folder / "CDNOW_master.txt")
+    orders = load_shop(folder / "CDNOW_master.txt").orders
     read = time.perf_counter() - started
     started = time.perf_counter()
-    result = customer_value(
-        shop.orders, holdout_start=HOLDOUT_START, sequence_model=not quick and TORCH_AVAILABLE, random_state=0
-    )
+    result = customer_value(orders, holdout_start=HOLDOUT_START, holdout_days=HOLDOUT_DAYS, random_state=0)
     elapsed = time.perf_counter() - started
     report = result.report
+    console.print(
+        f"(b) CDNOW_master: {report['customers']:,} customers, calibration to {CALIBRATION_END.date()}, holdout "
+        f"{report['calibration']['holdout_days']} days; read {read:.1f} s, customer_value {elapsed:.1f} s."
+    )
+    table = Table(title="(b) Transaction models on the 39-week holdout (fitted on the calibration period)")
+    for column in ("model", "converged", "MAE / customer", "total error", "BIC", "fit s", "chosen"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in report["model_selection"]["candidates"]:
+        table.add_row(
+            row["label"],
+            str(row["converged"]),
+            fmt(row.get("mae_per_customer"), 4),
+            f"{100 * row['total_error']:+.1f} %" if row.get("total_error") is not None else "-",
+            fmt(row.get("bic"), 1),
+            fmt(row.get("fit_seconds"), 2),
+            "<-" if row["chosen"] else "",
+        )
+    console.print(table)
     check = report["holdout_check"]
     console.print(
-        f"(b) CDNOW_master: {report['customers']:,} customers, calibration to {CALIBRATION_END.date()}, "
-        f"holdout {report['calibration']['holdout_days']} days; read {read:.1f} s, customer_value {elapsed:.1f} s"
-        f"{' (incl. LSTM)' if not quick and TORCH_AVAILABLE else ''}."
-    )
-    console.print(
-        "  BG/NBD (calibration, days): "
-        + ", ".join(f"{k} = {v:.3f}" for k, v in report["bgnbd_calibration"]["params"].items())
-        + f"; holdout purchase days predicted {check['predicted_purchases']:,.0f} vs actual "
-        f"{check['actual_purchases']:,.0f} ({100 * check['relative_error']:+.1f} %)."
+        f"  chosen {check['model']}: interval coverage of holdout orders {check['interval_coverage']:.3f} "
+        f"(90% intervals); predicted {check['predicted_purchases']:,.0f} vs actual {check['actual_purchases']:,.0f}; "
+        f"churn_risk from {report['churn']['source']} ({report['churn']['reason']})."
     )
     metrics = Table(
         title=f"(b) Holdout prediction on held-out customers (30 %), next {report['prediction_window_days']} days"
@@ -152,70 +139,139 @@ def master(folder: Path, quick: bool) -> None:
             row["target"], row["model"], fmt(row["auc"]), fmt(row["pr_auc"]), fmt(row["brier"]), fmt(row["prevalence"])
         )
     console.print(metrics)
-    for note in report["notes"]:
-        console.print(f"  note: {note}")
-
-    started = time.perf_counter()
-    calibration = Shop(orders=shop.orders.loc[shop.orders[s.TS] < HOLDOUT_START].reset_index(drop=True))
-    segmenter = Segmenter(random_state=0).fit(calibration)
-    labels = segmenter.assignments().set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
-    validity = predictive_validity(labels, result.outcomes, random_state=0)
-    table = Table(
-        title=f"(b) Predictive validity: eta squared of holdout outcomes ({time.perf_counter() - started:.1f} s)"
+    for warning in report["warnings"]:
+        console.print(f"  warning: {warning}")
+    dates = result.frame["next_order_date_estimate"]
+    console.print(
+        f"  next_order_date_estimate: {dates.notna().mean():.1%} of customers have one (all within "
+        f"{report['horizon_days']} days of {report['history']['last_day'][:10]}); latest {dates.max().date()}."
     )
-    for column in ("grouping", "groups", "customers", "holdout spend", "holdout churn"):
-        table.add_column(column, justify="left" if column == "grouping" else "right")
-    for name, row in validity.iterrows():
-        table.add_row(
-            name,
-            str(int(row["groups"])),
-            f"{int(row['customers']):,}",
-            fmt(row["eta2_holdout_spend"]),
-            fmt(row["eta2_holdout_churn"]),
-        )
-    console.print(table)
-    names = ", ".join(f"{p.segment_id}: {p.name} ({p.size:,})" for p in segmenter.profiles_)
-    console.print(f"  segments (calibration period): {names}")
+    return orders
 
 
 # --- (c) -------------------------------------------------------------------------------
-def scale(n: int) -> None:
-    truth = TrueParams()
-    data = simulate_summary(n, truth, seed=0)
-    x, t_x, age, m = (data[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
-    timings: dict[str, float] = {}
-    fitted: dict[str, object] = {}
-    for label, compress in (("compressed (shopseg)", True), ("per customer (baseline)", False)):
-        started = time.perf_counter()
-        bgnbd = BetaGeoModel(compress=compress).fit(x, t_x, age)
-        gamma = GammaGammaModel(compress=compress).fit(x, m)
-        timings[label] = time.perf_counter() - started
-        fitted[label] = (bgnbd, gamma)
-    table = Table(title=f"(c) BG/NBD + Gamma-Gamma on {n:,} simulated customers (budget 60 s)")
-    for column in ("fit", "seconds", "r", "alpha", "a", "b", "p", "q", "gamma"):
-        table.add_column(column, justify="left" if column == "fit" else "right")
-    table.add_row("truth", "", *(f"{getattr(truth, k):.3f}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma")))
-    for label, (bgnbd, gamma) in fitted.items():
-        values = [*bgnbd.params_.values(), *gamma.params_.values()]
-        table.add_row(label, f"{timings[label]:.2f}", *(f"{v:.3f}" for v in values))
+def planted() -> None:
+    shop = generate_shop(5000, seed=0)
+    started = time.perf_counter()
+    result = customer_value(shop.orders, random_state=0)
+    elapsed = time.perf_counter() - started
+    truth = shop.truth.set_index("customer_id")["segment"]
+    frame = result.frame.join(truth)
+    table = Table(title=f"(c) Generator demo shop (5,000 customers, seed 0): customer_value {elapsed:.1f} s")
+    for column in ("planted segment", "customers", "median churn_risk", "median p_alive", "median CLV"):
+        table.add_column(column, justify="left" if column == "planted segment" else "right")
+    for segment, rows in frame.groupby("segment"):
+        table.add_row(
+            str(segment),
+            f"{len(rows):,}",
+            f"{rows['churn_risk'].median():.3f}",
+            f"{rows['p_alive'].median():.3f}",
+            f"{rows['clv'].median():,.2f}",
+        )
     console.print(table)
-    fast, slow = timings["compressed (shopseg)"], timings["per customer (baseline)"]
-    repeat = int((x > 0).sum())
     console.print(
-        f"  {repeat:,} repeat buyers; compressed fit {fast:.2f} s ({'under' if fast < 60 else 'OVER'} the 60 s "
-        f"budget), {slow / fast:.1f}x faster than the per-customer likelihood ({slow:.2f} s), same estimates."
+        f"  model {result.report['transaction_model']['label']}, churn_risk from {result.report['churn']['source']}."
     )
+
+
+# --- (d) -------------------------------------------------------------------------------
+BASELINE = """
+import json, sys, time, numpy as np
+data = np.load(sys.argv[1])
+x, t_x, T, actual = data["x"], data["t_x"], data["T"], data["actual"]
+library, name = sys.argv[2], sys.argv[3]
+started = time.perf_counter()
+if library == "lifetimes":
+    import lifetimes
+    fitter = getattr(lifetimes, name)().fit(x, t_x, T)
+    seconds = time.perf_counter() - started
+    predicted = fitter.conditional_expected_number_of_purchases_up_to_time(float(sys.argv[4]), x, t_x, T)
+else:
+    import pandas as pd
+    from pymc_marketing import clv
+    frame = pd.DataFrame({"customer_id": np.arange(len(x)), "frequency": x, "recency": t_x, "T": T})
+    model = getattr(clv, name)(data=frame)
+    model.fit(method="map")
+    seconds = time.perf_counter() - started
+    predicted = np.asarray(model.expected_purchases(future_t=float(sys.argv[4])).mean(("chain", "draw")))
+print(json.dumps({"seconds": seconds, "mae": float(np.mean(np.abs(np.asarray(predicted) - actual)))}))
+"""
+
+
+def _baseline(library: str, name: str, arrays: Path, window: float, limit: float) -> dict[str, object]:
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", BASELINE, str(arrays), library, name, str(window)],
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired:
+        return {"seconds": None, "note": f"> {limit:.0f} s (stopped)"}
+    if run.returncode != 0:
+        return {"seconds": None, "note": run.stderr.strip().splitlines()[-1][:60] if run.stderr.strip() else "failed"}
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def speed(orders: pd.DataFrame, quick: bool, limit: float, scratch: Path) -> None:
+    summary = calibration_summary(orders, calibration_end=CALIBRATION_END, holdout_days=HOLDOUT_DAYS)
+    base = {c: summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T", "frequency_holdout")}
+    pymc = importlib.util.find_spec("pymc_marketing") is not None
+    table = Table(
+        title=f"(d) Fit time (s) and holdout MAE, calibration summaries in days; baselines stopped at {limit:.0f} s"
+    )
+    for column in (
+        "customers",
+        "model",
+        "shopseg s",
+        "shopseg MAE",
+        "lifetimes s",
+        "lifetimes MAE",
+        "ratio",
+        "pymc-marketing MAP s",
+        "pymc MAE",
+    ):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for copies in (1,) if quick else (1, 100):
+        x, t_x, T, actual = (np.tile(base[c], copies) for c in ("frequency", "recency", "T", "frequency_holdout"))
+        arrays = scratch / f"summary-{copies}.npz"
+        np.savez(arrays, x=x, t_x=t_x, T=T, actual=actual)
+        for name, cls in TRANSACTION_MODELS.items():
+            started = time.perf_counter()
+            model = cls().fit(x, t_x, T)
+            ours = time.perf_counter() - started
+            mae = float(np.mean(np.abs(model.conditional_expected_purchases(float(HOLDOUT_DAYS), x, t_x, T) - actual)))
+            theirs = _baseline("lifetimes", LIFETIMES[name], arrays, HOLDOUT_DAYS, limit)
+            bayes = _baseline("pymc", PYMC[name], arrays, HOLDOUT_DAYS, limit) if pymc else {"note": "not installed"}
+            ratio = f"{theirs['seconds'] / ours:.1f}x" if theirs.get("seconds") else "-"
+            table.add_row(
+                f"{len(x):,}",
+                cls.label,
+                f"{ours:.2f}",
+                f"{mae:.4f}",
+                fmt(theirs.get("seconds"), 2) if theirs.get("seconds") else str(theirs.get("note")),
+                fmt(theirs.get("mae"), 4),
+                ratio,
+                fmt(bayes.get("seconds"), 2) if bayes.get("seconds") else str(bayes.get("note")),
+                fmt(bayes.get("mae"), 4),
+            )
+            console.print(f"  ... {cls.label} at {len(x):,}: shopseg {ours:.2f} s, lifetimes {theirs}")
+    console.print(table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200k simulated customers, no LSTM")
+    parser.add_argument("--quick", action="store_true", help="skip the 2.3M-customer row")
+    parser.add_argument("--baseline-limit", type=float, default=300.0, help="seconds before a baseline is stopped")
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/shopseg-value-benchmark"))
     args = parser.parse_args()
+    args.scratch.mkdir(parents=True, exist_ok=True)
     folder = cdnow_folder()
     started = time.perf_counter()
     replication(folder)
-    master(folder, args.quick)
-    scale(200_000 if args.quick else 1_000_000)
+    orders = master(folder)
+    planted()
+    speed(orders, args.quick, args.baseline_limit, args.scratch)
     console.print(f"Total {time.perf_counter() - started:.0f} s.")
 
 

@@ -66,7 +66,7 @@ def assign_customers(
         reference = reference_ts
     elif reference is None:
         reference = saved_reference_ts(run_dir)
-    features = build_features(shop, reference, priors=priors, window_days=model.window_days).frame
+    features = build_features(shop, reference, priors=priors, window_days=model.window_days, test_habits=False).frame
     if features.empty:
         raise ShopsegError("No customers to assign: the new files have no customer with an order or a record.")
     matrix = model.represent(features, shop, reference_ts=reference)

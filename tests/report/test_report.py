@@ -41,12 +41,24 @@ def test_every_chart_has_data(run_dir: Path) -> None:
     page = (run_dir / "report.html").read_text()
     charts = re.findall(r'data-chart="([^"]+)"', page)
     assert {"segment-sizes", "segment-value", "feature-heatmap", "value-0", "value-1", "model-selection"} <= set(charts)
+    assert {"clv-intervals", "value-tracking", "value-matrix-0", "value-matrix-1"} <= set(charts)
     # Each Plotly.newPlot call carries a non-empty data array with x or z values.
     calls = re.findall(r"Plotly\.newPlot\(\s*\"([^\"]+)\",\s*(\[.*?\]),\s*\{", page, flags=re.S)
     assert {name for name, _ in calls} >= set(charts) - {"stability"}
     for name, data in calls:
         traces = json.loads(data)
         assert traces and any(len(t.get("x") or t.get("z") or []) > 0 for t in traces), name
+
+
+def test_value_tables_say_what_they_were_fitted_on_in_weeks(run_dir: Path) -> None:
+    page = (run_dir / "report.html").read_text()
+    value = json.loads((run_dir / "value.json").read_text())
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["value"]["file"] == "value.json" and record["value"]["model"] == value["transaction_model"]["model"]
+    assert (run_dir / "holdout.csv").exists() and record["value"]["holdout_file"] == "holdout.csv"
+    assert "Transaction models compared" in page and "Calibration fit (checked on the holdout)" in page
+    weeks = value["transaction_model"]["fitted_on"]["weeks"]
+    assert f"({weeks} weeks)" in page and "time parameters in weeks" in page
 
 
 def test_text_from_data_is_escaped(run_dir: Path, tmp_path: Path) -> None:

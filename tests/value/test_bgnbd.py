@@ -79,8 +79,8 @@ def test_predictions_are_finite_and_ordered_for_extreme_histories() -> None:
     assert np.all(np.isfinite(expected)) and expected[3] > expected[2] > expected[1]
     silent = model.p_no_purchase(52, x, t_x, age)
     assert np.all((silent >= 0) & (silent <= 1))
-    wait = model.median_wait_if_alive(x, t_x, age)
-    assert np.all(np.isfinite(wait)) and wait[3] < wait[1] < wait[0]
+    wait = model.next_purchase_median(x, t_x, age, 520)
+    assert np.isnan(wait[4]) and wait[3] < wait[2] < 520  # gone: no date; heavy buyers soon
     assert model.expected_purchases(0.0) == pytest.approx(0.0)
     near_one = fitted(np.array([0.243, 4.414, 1.0, 2.426])).conditional_expected_purchases(39, x, t_x, age)
     assert np.all(np.isfinite(near_one))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from shopseg.value.bgnbd import BetaGeoModel
-from shopseg.value.clv import MAX_WAIT_DAYS, customer_lifetime_value, month_ends, next_order_date_estimate
+from shopseg.value.clv import customer_lifetime_value, month_ends, next_order_date_estimate, order_rate_bound
 
 X = np.array([0.0, 2.0, 10.0, 10.0])
 TX = np.array([0.0, 150.0, 250.0, 20.0])
@@ -49,11 +49,26 @@ def test_time_unit_weeks_gives_the_same_value_as_days() -> None:
     assert in_weeks == pytest.approx(in_days, rel=1e-9)
 
 
-def test_next_order_date_is_forward_finite_and_earlier_for_frequent_buyers() -> None:
+def test_next_order_date_is_forward_within_the_horizon_or_empty() -> None:
     end = pd.Timestamp("2024-06-30")
-    dates = next_order_date_estimate(model(), X, TX, T, end)
-    assert dates.notna().all() and (dates > end).all()
-    assert dates[2] < dates[1] < dates[0]
+    bgnbd = model()
+    dates = next_order_date_estimate(bgnbd, X, TX, T, end, horizon_days=365)
+    expected_order = bgnbd.p_no_purchase(365, X, TX, T) < 0.5
+    assert list(dates.notna()) == list(expected_order)  # a date exactly when an order is more likely than not
+    assert (dates[expected_order] > end).all() and (dates[expected_order] <= end + pd.Timedelta(days=365)).all()
+    # at the date, P(no order by then) has just fallen to one half
+    wait = (dates[expected_order] - end).days.to_numpy(dtype=float)
+    silent = bgnbd.p_no_purchase(wait, X[expected_order], TX[expected_order], T[expected_order])
+    before = bgnbd.p_no_purchase(wait - 1, X[expected_order], TX[expected_order], T[expected_order])
+    assert np.all(silent <= 0.5) and np.all(before > 0.5)
     rare = BetaGeoModel()
-    rare.params_ = {"r": 1e-6, "alpha": 30.0, "a": 0.8, "b": 2.5}  # 2^(1/r) overflows: clipped, not NaT
-    assert (next_order_date_estimate(rare, [0], [0], [10], end) == end + pd.Timedelta(days=MAX_WAIT_DAYS)).all()
+    rare.params_ = {"r": 1e-6, "alpha": 30.0, "a": 0.8, "b": 2.5}  # essentially never buys: empty, not a sentinel
+    assert next_order_date_estimate(rare, [0], [0], [10], end).isna().all()
+
+
+def test_order_rate_bound_uses_customers_observed_long_enough() -> None:
+    frequency = np.r_[np.arange(100) % 5, 1]
+    age = np.r_[np.full(100, 100.0), 1.0]  # the last customer: two orders a day apart
+    bound = order_rate_bound(frequency, age)
+    assert bound == pytest.approx(np.quantile((np.arange(100) % 5) / 100.0, 0.99))
+    assert order_rate_bound([1, 2], [0, 0]) is None

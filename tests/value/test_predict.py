@@ -44,9 +44,9 @@ def test_evaluation_scores_models_and_baselines_on_the_same_customers() -> None:
     features = pd.DataFrame(
         {
             "recency_days": recency,
-            "bgnbd_p_dead": recency / 300,
-            "bgnbd_p_no_purchase": np.clip(recency / 300, 0, 1),
-            "bgnbd_expected_spend": 1 - recency / 300,
+            "model_p_dead": 1 - recency / 300,  # inverted on purpose: raw scores are not flipped
+            "model_p_no_purchase": np.clip(recency / 300, 0, 1),
+            "model_expected_spend": 1 - recency / 300,
         }
     )
     evaluation = evaluate_outcomes(features, labels, random_state=0, n_threads=1)
@@ -54,14 +54,16 @@ def test_evaluation_scores_models_and_baselines_on_the_same_customers() -> None:
     assert set(table.index) == {
         ("churn", "gradient_boosting"),
         ("churn", "recency_only"),
-        ("churn", "bgnbd_p_alive"),
-        ("churn", "bgnbd_no_purchase"),
+        ("churn", "model_p_dead"),
+        ("churn", "model_no_order"),
         ("high_value", "gradient_boosting"),
         ("high_value", "recency_only"),
-        ("high_value", "bgnbd_expected_spend"),
+        ("high_value", "model_expected_spend"),
     }
     assert (table["n_test"] == 270).all()
-    assert table.loc[("churn", "recency_only"), "auc"] == pytest.approx(table.loc[("churn", "bgnbd_p_alive"), "auc"])
+    assert table.loc[("churn", "recency_only"), "auc"] == pytest.approx(table.loc[("churn", "model_no_order"), "auc"])
+    # an inverted score stays inverted (AUC < 0.5), so a reader sees it is the wrong way round
+    assert table.loc[("churn", "model_p_dead"), "auc"] == pytest.approx(1 - table.loc[("churn", "recency_only"), "auc"])
     assert table.loc[("churn", "recency_only"), "auc"] > 0.7
     assert table["brier"].between(0, 1).all()
     assert all(row["auc"] is None or 0 <= row["auc"] <= 1 for row in evaluation.records())

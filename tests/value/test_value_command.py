@@ -13,7 +13,7 @@ from shopseg import schema as s
 from shopseg.cli.value_command import VALUE_FILES, value
 from shopseg.errors import ShopsegError
 from shopseg.export.run_folder import MANIFEST
-from shopseg.value import value_columns
+from shopseg.value import HOLDOUT_COLUMNS, value_columns
 from shopseg.value.simulate import simulate_orders
 
 
@@ -37,13 +37,20 @@ def test_value_writes_parquet_and_json_and_prints_tables(tmp_path: Path) -> None
         app(), ["value", "--orders", str(orders), "--out", str(out), "--holdout-days", "120", "--horizon-days", "180"]
     )
     assert result.exit_code == 0, result.output
-    assert "Fitted models" in result.output and "Holdout metrics" in result.output
+    assert "Fitted models (whole history" in result.output and "Holdout metrics" in result.output
+    # the holdout check is printed beside the parameters of the calibration fit it checks, not the whole history's
+    assert "Holdout check:" in result.output and "fitted on the calibration period" in result.output
+    assert "compared on the holdout" in result.output and "churn_risk:" in result.output
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == sorted(VALUE_FILES)
     frame = pd.read_parquet(out / "value.parquet")
     assert list(frame.columns) == ["customer_id", *value_columns(180)]
-    assert len(frame) == 300 and frame.notna().all().all()
+    assert len(frame) == 300 and frame.drop(columns="next_order_date_estimate").notna().all().all()
     report = json.loads((out / "value.json").read_text())
     assert report["calibration"]["holdout_days"] == 120 and report["horizon_days"] == 180
+    holdout = pd.read_csv(out / "holdout.csv")
+    assert list(holdout.columns) == list(HOLDOUT_COLUMNS)
+    assert (holdout["orders_p05"] <= holdout["orders_p95"]).all() and holdout["p_no_orders"].between(0, 1).all()
+    assert holdout["actual_orders"].sum() == report["holdout_check"]["actual_purchases"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folder left behind"
 
 

@@ -1,14 +1,15 @@
 """``shopseg value``: customer lifetime value, P(alive), churn risk and high-value probability alone.
 
 A thin face over :func:`shopseg.value.customer_value`: read the orders, run the value
-stage, print the fitted parameters and the holdout metrics, and write ``value.parquet``
-(one row per customer) and ``value.json`` (the report) into ``--out`` atomically.
-Register it with ``app.command()(value)``.
+stage, print the models compared on the holdout, the calibration fit beside its holdout
+check, the production fit (whole history), the churn decision, the holdout metrics and every
+warning, and write ``value.parquet`` (one row per customer), ``value.json`` (the report) and,
+with a holdout, ``holdout.csv`` (predicted vs actual holdout orders and spend per customer)
+into ``--out`` atomically. Register it with ``app.command()(value)``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from shopseg.errors import ShopsegError
 
-VALUE_FILES = ("value.parquet", "value.json")
+VALUE_FILES = ("value.parquet", "value.json", "holdout.csv")
 
 
 def value(
@@ -58,10 +59,17 @@ def value(
         str | None,
         typer.Option("--as-of", help="Use only order lines up to the end of this day (YYYY-MM-DD).", show_default=None),
     ] = None,
+    bayesian: Annotated[
+        bool,
+        typer.Option(
+            "--bayesian", help="Refit the chosen model by MCMC with pymc-marketing (pip install pymc-marketing)."
+        ),
+    ] = False,
 ) -> None:
     """Predict CLV, P(alive), expected orders, churn risk and the next order date per customer."""
     from shopseg.cli.display import console
     from shopseg.export.run_folder import prepare_output, write_atomically
+    from shopseg.export.value_files import write_value_files
     from shopseg.ingest import load_shop
     from shopseg.ingest.load import require_order_lines
     from shopseg.value import customer_value
@@ -82,19 +90,27 @@ def value(
         min_history_days=min_history_days,
         random_state=seed,
         sequence_model=lstm,
+        bayesian=bayesian,
     )
     if result.frame is None:
         raise ShopsegError(" ".join(result.report["notes"]))
 
     def write(folder: Path) -> None:
         result.frame.reset_index().to_parquet(folder / "value.parquet", index=False)
-        (folder / "value.json").write_text(json.dumps(result.report, indent=2))
+        write_value_files(folder, result)
 
     write_atomically(out, write)
-    console.print(parameters_table(result.report))
-    if result.report.get("holdout_metrics"):
-        console.print(metrics_table(result.report))
-    for note in result.report["notes"]:
+    report = result.report
+    for table in (comparison_table(report), calibration_table(report), production_table(report)):
+        if table is not None:
+            console.print(table)
+    if report.get("holdout_metrics"):
+        console.print(metrics_table(report))
+    churn = report.get("churn") or {}
+    console.print(f"  churn_risk: {churn.get('source')} ({churn.get('reason')})")
+    for warning in report.get("warnings", []):
+        console.print(f"  [yellow]warning:[/] {warning}")
+    for note in report["notes"]:
         console.print(f"  note: {note}")
     frame = result.frame
     console.print(
@@ -103,27 +119,98 @@ def value(
     )
 
 
-def parameters_table(report: dict[str, object]) -> Table:
-    """Fitted BG/NBD and Gamma-Gamma parameters with standard errors and log-likelihoods."""
-    table = Table(title="Fitted models (whole history)")
+def _fitted_on(record: dict[str, object]) -> str:
+    seen = record.get("fitted_on") or {}
+    return (
+        f"{seen.get('customers', 0):,} customers, {str(seen.get('first_day', ''))[:10]} to "
+        f"{str(seen.get('last_day', ''))[:10]} ({seen.get('weeks')} weeks)"
+    )
+
+
+def _parameter_rows(table: Table, record: dict[str, object]) -> None:
+    """Parameters in weeks (alpha, beta: time scales) with standard errors, and the log-likelihood."""
+    errors = record.get("standard_errors_weeks") or {}
+    for name, estimate in (record.get("params_weeks") or record["params"]).items():
+        error = errors.get(name)
+        table.add_row(str(record.get("label")), name, f"{estimate:.4g}", "-" if error is None else f"{error:.3g}")
+    table.add_row(str(record.get("label")), "log-likelihood", f"{record['log_likelihood']:,.1f}", "")
+
+
+def _parameters(title: str) -> Table:
+    table = Table(title=title)
     for column, justify in (("model", "left"), ("parameter", "left"), ("estimate", "right"), ("std. error", "right")):
         table.add_column(column, justify=justify)
-    for key in ("bgnbd", "gamma_gamma"):
-        fitted = report.get(key)
-        if not fitted:
-            continue
+    return table
+
+
+def comparison_table(report: dict[str, object]) -> Table | None:
+    """Every candidate transaction model with its holdout metrics (or BIC), the chosen one marked."""
+    selection = report.get("model_selection")
+    if not selection:
+        return None
+    window = (report.get("calibration") or {}).get("holdout_weeks")
+    title = (
+        f"Transaction models compared on the holdout (fitted on the calibration period, next {window} weeks)"
+        if selection["criterion"] == "holdout_mae"
+        else "Transaction models compared by BIC (whole history; no holdout)"
+    )
+    table = Table(title=title)
+    for column in ("model", "converged", "MAE / customer", "total error", "BIC", "chosen"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+
+    def fmt(number: object, pattern: str) -> str:
+        return "-" if number is None else format(number, pattern)
+
+    for row in selection["candidates"]:
+        table.add_row(
+            str(row["label"]),
+            "yes" if row.get("converged") else "no",
+            fmt(row.get("mae_per_customer"), ".4f"),
+            fmt(row.get("total_error"), "+.1%"),
+            fmt(row.get("bic"), ",.1f"),
+            "<-" if row.get("chosen") else "",
+        )
+    return table
+
+
+def calibration_table(report: dict[str, object]) -> Table | None:
+    """The calibration fit's parameters (weeks) next to its own holdout check: the same model, the same period."""
+    check = report.get("holdout_check")
+    if not check:
+        return None
+    record = check["calibration_model"]
+    table = _parameters(f"Holdout check: {record['label']} fitted on the calibration period, {_fitted_on(record)}")
+    _parameter_rows(table, record)
+    table.add_row(
+        str(record["label"]),
+        f"holdout orders, next {check['window_days'] / 7:.1f} weeks (predicted / actual)",
+        f"{check['predicted_purchases']:,.0f} / {check['actual_purchases']:,.0f}",
+        "",
+    )
+    table.add_row(str(record["label"]), "MAE per customer", f"{check['mean_absolute_error_per_customer']:.4f}", "")
+    table.add_row(
+        str(record["label"]), "share of customers inside their 90% interval", f"{check['interval_coverage']:.3f}", ""
+    )
+    return table
+
+
+def production_table(report: dict[str, object]) -> Table | None:
+    """The chosen model refitted on the whole history (what the customer values come from), and the spend model."""
+    record = report.get("transaction_model")
+    if not record:
+        return None
+    table = _parameters(f"Fitted models (whole history, {_fitted_on(record)}; time parameters in weeks)")
+    _parameter_rows(table, record)
+    spend = report.get("spend") or {}
+    if spend.get("method") == "gamma_gamma":
+        fitted = spend["gamma_gamma"]
         for name, estimate in fitted["params"].items():
             error = fitted["standard_errors"].get(name)
-            table.add_row(key, name, f"{estimate:.4g}", "-" if error is None else f"{error:.3g}")
-        table.add_row(key, "log-likelihood", f"{fitted['log_likelihood']:,.1f}", "")
-    check = report.get("holdout_check")
-    if check:
-        table.add_row(
-            "bgnbd",
-            "holdout purchases (predicted / actual)",
-            f"{check['predicted_purchases']:,.0f} / {check['actual_purchases']:,.0f}",
-            "",
-        )
+            table.add_row("Gamma-Gamma", name, f"{estimate:.4g}", "-" if error is None else f"{error:.3g}")
+    elif spend.get("method") == "shrunk_mean":
+        shrunk = spend["shrunk_mean"]
+        table.add_row("shrunk mean spend", "shop mean per order", f"{shrunk['shop_mean_spend_per_order']:,.2f}", "")
+        table.add_row("shrunk mean spend", "credibility K (days)", str(shrunk["credibility_k_days"]), "")
     return table
 
 

@@ -14,6 +14,10 @@ model/model.json    the fitted model (JSON, no pickle) for assigning new custome
                     model/fusion/ holds the text fusion model (JSON + safetensors)
 report.html         the self-contained HTML report (charts inlined, works offline)
 model_selection.csv every score per k (silhouette, Calinski-Harabasz, Davies-Bouldin, inertia, BIC)
+value.json          the value stage's report: models compared on the holdout, fitted
+                    parameters, churn decision, warnings, what each value column means
+holdout.csv         per customer: predicted vs actual holdout orders (with the 90% interval)
+                    and spend, from the calibration fit
 =================== ==================================================================
 
 When the recommend step ran: recommendations.parquet, recommendations_eval.json,
@@ -36,6 +40,7 @@ from shopseg.export.recommendations import (
     write_recommendations,
 )
 from shopseg.export.safe_csv import write_safe_csv
+from shopseg.export.value_files import write_value_files
 from shopseg.pipeline import Segmenter
 from shopseg.profile.markdown import render_profiles_markdown
 from shopseg.recommend import RecommendationResult
@@ -85,6 +90,8 @@ def write_outputs(
     (folder / "profiles.md").write_text(render_profiles_markdown(profiles))
     write_safe_csv(shop.quarantine, folder / "quarantine.csv")
     segmenter.save(folder / "model")
+    if segmenter.value_ is not None and segmenter.value_.available:
+        write_value_files(folder, segmenter.value_)
     if recommendations is not None:
         write_recommendations(folder, recommendations)
     selection = getattr(segmenter.clusterer_, "selection_", None)

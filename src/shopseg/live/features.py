@@ -23,7 +23,8 @@ from datetime import date
 
 import numpy as np
 
-from shopseg.features.behaviour import HOUR_BANDS, SHARE_PRIOR_ORDERS, WEEKDAYS
+from shopseg.features.behaviour import HOUR_BANDS, RHYTHM_PRIOR_GAPS, SHARE_PRIOR_ORDERS, WEEKDAYS
+from shopseg.features.engagement import CART_PRIOR_VIEWS
 
 DAY_SECONDS = 86_400.0
 VIEWS = frozenset({"view", "page_view", "product_view"})
@@ -132,12 +133,15 @@ def behaviour(lines: Lines, reference: float, priors: Mapping[str, float]) -> di
             features["interpurchase_std"] = 0.0
         features["items_per_order"] = math.fsum(math.fsum(entry[2]) for _, entry in sequence) / n_orders
         order_moments = [entry[0] for _, entry in sequence]
+        span_days = (stamps[-1] - stamps[0]) / DAY_SECONDS
     else:
         features["recency_days"] = (now - math.floor(max(seconds))) / DAY_SECONDS
         features["frequency"] = features["monetary_total"] = features["monetary_mean"] = 0.0
         features["tenure_days"] = (now - math.floor(min(seconds))) / DAY_SECONDS
         features["interpurchase_mean"] = features["interpurchase_std"] = features["items_per_order"] = 0.0
         order_moments = []
+        span_days = 0.0
+    features["recency_gaps"] = recency_gaps(features["recency_days"], span_days, n_orders, priors)
     features["distinct_products"] = float(
         len({p for p, r in zip(products, returns, strict=True) if not r and p is not None})
     )
@@ -145,6 +149,18 @@ def behaviour(lines: Lines, reference: float, priors: Mapping[str, float]) -> di
     features["return_value"] = abs(math.fsum(a for a, r in zip(amounts, returns, strict=True) if r))
     features |= habit_shares(order_moments, priors)
     return features
+
+
+def recency_gaps(recency_days: float, span_days: float, n_orders: int, priors: Mapping[str, float]) -> float:
+    """Recency in the customer's own rhythm, as the SQL's ``recency_gaps``.
+
+    The typical gap is the active span over the gaps, with ``RHYTHM_PRIOR_GAPS`` extra gaps
+    at the shop's mean gap (``priors["interpurchase_mean"]``; 1 day when unknown or 0), and
+    never under one day.
+    """
+    shop_gap = float(priors.get("interpurchase_mean") or 0.0) or 1.0
+    gap = (span_days + RHYTHM_PRIOR_GAPS * shop_gap) / (max(n_orders - 1, 0) + RHYTHM_PRIOR_GAPS)
+    return recency_days / max(gap, 1.0)
 
 
 def habit_shares(order_seconds: list[float], priors: Mapping[str, float]) -> dict[str, float]:
@@ -212,8 +228,13 @@ def category_shares(lines: Lines, priors: Mapping[str, float]) -> dict[str, floa
     }
 
 
-def engagement(activity: Activity) -> dict[str, float]:
-    """Review and event columns (:mod:`shopseg.features.engagement`) for one customer; 0 without any."""
+def engagement(activity: Activity, cart_rate: float | None = None) -> dict[str, float]:
+    """Review and event columns (:mod:`shopseg.features.engagement`) for one customer; 0 without any.
+
+    ``cart_rate``: the fitted shop's carts per view (its ``cart_to_view`` prior): a customer's
+    ``cart_to_view`` is shrunk towards it with ``CART_PRIOR_VIEWS`` pseudo-views, and is that
+    rate for a customer without events, as ``build_features`` does.
+    """
     features: dict[str, float] = {}
     n_reviews = len(activity.review_seconds)
     if n_reviews:
@@ -232,7 +253,12 @@ def engagement(activity: Activity) -> dict[str, float]:
         views = float(sum(1 for kind in kinds if kind in VIEWS))
         carts = float(sum(1 for kind in kinds if kind in CARTS))
         features["view_count"], features["cart_count"] = views, carts
-        features["cart_to_view"] = carts / views if views > 0 else 0.0
+        if cart_rate is None:
+            features["cart_to_view"] = carts / views if views > 0 else 0.0
+        else:
+            features["cart_to_view"] = (carts + CART_PRIOR_VIEWS * cart_rate) / (views + CART_PRIOR_VIEWS)
+    elif cart_rate is not None:
+        features["cart_to_view"] = cart_rate
     return features
 
 
@@ -266,5 +292,6 @@ def customer_features(
             has_sessions=activity.has_sessions,
             has_ratings=activity.has_ratings,
         )
-    features |= engagement(activity)
+    rate = priors.get("cart_to_view")
+    features |= engagement(activity, float(rate) if rate is not None else None)
     return features, start

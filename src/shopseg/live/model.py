@@ -3,10 +3,10 @@
 :class:`LiveModel` is built once per served run (:meth:`LiveModel.build`): the customers'
 histories (:class:`~shopseg.live.history.History`), the run's text vectors
 (:class:`~shopseg.live.text.TextIndex`), and the fitted model's arrays: the scaler's centres,
-scales and block factors, the fusion model, the centroids, the BG/NBD and Gamma-Gamma
-parameters of the run's value stage, and the ALS product factors of its recommender. Then
-:meth:`LiveModel.update` takes one customer's new lines and, with no model loading and no
-DuckDB or pandas on the way:
+scales and block factors, the fusion model, the centroids, the value stage's scorer
+(value.json: the chosen transaction model, the spend model and the rate bound), and the ALS
+product factors of its recommender. Then :meth:`LiveModel.update` takes one customer's new
+lines and, with no model loading and no DuckDB or pandas on the way:
 
 1. adds them to the customer's history (known customers: everything the run read; new
    customers: what they sent);
@@ -15,11 +15,11 @@ DuckDB or pandas on the way:
    window (:func:`~shopseg.live.features.customer_features`, which equals
    ``build_features``), and their taste, voice and browse vectors from the stored vectors;
 3. scales, fuses and places them on the centroids (the segment), scores their value from
-   their purchase days (CLV over the run's horizon, P(alive), expected orders, churn risk
-   as BG/NBD's probability of no purchase in the run's prediction window: the run's
-   gradient-boosted churn classifier is not kept), and folds them into the ALS product
-   factors (the same least-squares solve as ``implicit``'s ``recalculate_user``) for the top
-   products they have not bought.
+   their purchase days with the run's value scorer (CLV over the run's horizon, P(alive),
+   expected orders, churn risk as the transaction model's probability of no order in the
+   run's prediction window; a churn classifier, when the run used one, is not kept), and
+   folds them into the ALS product factors (the same least-squares solve as ``implicit``'s
+   ``recalculate_user``) for the top products they have not bought.
 
 Memory: the run's order lines, reviews and events as arrays (about 100 bytes a line) and its
 text vectors (1.5 kB each for MiniLM).
@@ -27,27 +27,28 @@ text vectors (1.5 kB each for MiniLM).
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import hyp2f1
 
 from shopseg import schema as s
 from shopseg.cluster.base import UNASSIGNED
 from shopseg.embed.registry import get_encoder
+from shopseg.export.value_files import VALUE_JSON
 from shopseg.features.categories import _column_name
 from shopseg.live.features import Activity, Lines, customer_features
 from shopseg.live.history import NO_ROW, ActivityRows, History, OrderRows, activity_rows, group_slices, order_rows
 from shopseg.live.text import TextIndex, pooled
 from shopseg.run_data import RunData
 from shopseg.store import read_store_shop
-from shopseg.value.bgnbd import BetaGeoModel
-from shopseg.value.clv import month_ends
-from shopseg.value.gamma_gamma import GammaGammaModel
+from shopseg.value.customer_value import ValueScorer
+from shopseg.value.spend import GammaGammaSpend
 
 DAY = 86_400.0
 SUMMARY = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
@@ -108,11 +109,16 @@ class FastScaler:
 
 @dataclass
 class FastFuser:
-    """:class:`~shopseg.represent.Fuser`'s transform for one customer: block normalisation as arrays, the reducer."""
+    """:class:`~shopseg.represent.Fuser`'s transform for one customer: block normalisation as arrays, the reducer.
+
+    The behaviour row is split into the fuser's feature blocks (behaviour, habits,
+    categories, engagement, ... in the scaler's column order), each normalised on its own.
+    """
 
     blocks: list[tuple[str, bool, np.ndarray, np.ndarray, float]]  # name, is text, mean, column scale, factor
     shrinkage: float
     reducer: Any
+    layout: list[tuple[str, int]]  # the behaviour row's feature blocks: (name, number of columns)
 
     @classmethod
     def of(cls, fuser: Any) -> FastFuser | None:
@@ -129,13 +135,28 @@ class FastFuser:
             )
             for name in normaliser.blocks_
         ]
-        return cls(blocks, float(normaliser.shrinkage), fuser.reducer_)
+        names = fuser._feature_names()
+        if fuser.feature_blocks:
+            layout = [(name, int(width)) for name, width in zip(names, fuser.feature_blocks.values(), strict=True)]
+        else:
+            layout = [(names[0], -1)]  # one block: the whole row
+        return cls(blocks, float(normaliser.shrinkage), fuser.reducer_, layout)
+
+    def _feature_parts(self, row: np.ndarray) -> dict[str, np.ndarray]:
+        if len(self.layout) == 1 and self.layout[0][1] < 0:
+            return {self.layout[0][0]: row}
+        parts, start = {}, 0
+        for name, width in self.layout:
+            parts[name] = row[start : start + width]
+            start += width
+        return parts
 
     def transform(self, behaviour: np.ndarray, blocks: dict[str, np.ndarray], evidence: dict[str, float]) -> np.ndarray:
+        features = self._feature_parts(behaviour[0])
         parts = []
         for name, is_text, mean, scale, factor in self.blocks:
-            if name == "behaviour":
-                parts.append(factor * (behaviour[0] - mean) / scale)
+            if name in features:
+                parts.append(factor * (features[name] - mean) / scale)
             elif name not in blocks:
                 parts.append(np.zeros(len(mean)))
             elif is_text:
@@ -150,33 +171,40 @@ class FastFuser:
 
 @dataclass
 class ValueModels:
-    """The run's BG/NBD and Gamma-Gamma parameters and horizons (from run.json)."""
+    """The run's value scorer (value.json ``scorer``: the chosen transaction model, the spend model, the bound).
 
-    bgnbd: BetaGeoModel
-    gamma_gamma: GammaGammaModel | None
-    horizon_days: int
-    discount_rate: float
-    window_days: float
+    Scores one customer with :meth:`~shopseg.value.ValueScorer.predict_arrays` on one-element
+    arrays, so a customer gets the numbers the batch scorer would give them; the 90% intervals
+    (parameter draws) and the next order date are left out of the real-time answer. Churn
+    and high-value classifiers are not saved with a run (no pickle): where the run used one
+    for a column, ``classifier_columns`` names it and the live answer gives the transaction
+    model's number instead (the response says so).
+    """
+
+    scorer: ValueScorer
+    classifier_columns: list[str]
+
+    @property
+    def horizon_days(self) -> int:
+        return self.scorer.horizon_days
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> ValueModels | None:
-        value = record.get("value") or {}
-        if not value.get("available") or not value.get("bgnbd"):
+    def of(cls, run_dir: Path) -> ValueModels | None:
+        path = run_dir / VALUE_JSON
+        if not path.is_file():
             return None
-        return cls(
-            bgnbd=BetaGeoModel.from_dict(value["bgnbd"]),
-            gamma_gamma=GammaGammaModel.from_dict(value["gamma_gamma"]) if value.get("gamma_gamma") else None,
-            horizon_days=int(value.get("horizon_days", 365)),
-            discount_rate=float(value.get("discount_rate_monthly", 0.01)),
-            window_days=float(value.get("prediction_window_days") or value.get("horizon_days", 365)),
-        )
+        report = json.loads(path.read_text(encoding="utf-8"))
+        state = report.get("scorer") if report.get("available") else None
+        if not state:
+            return None
+        return cls(ValueScorer.from_dict(state), list(state.get("classifier_columns") or []))
 
     def score(self, lines: Lines, reference: float) -> dict[str, float] | None:
-        """CLV, P(alive), expected orders and churn risk of one customer's purchase days as of ``reference``.
+        """CLV, P(alive), expected orders, churn risk and high-value probability of one customer.
 
-        The formulas of :class:`~shopseg.value.bgnbd.BetaGeoModel`, :class:`~shopseg.value.gamma_gamma.
-        GammaGammaModel` and :func:`~shopseg.value.clv.customer_lifetime_value` for one customer, in
-        scalars (every month end of the horizon in one hypergeometric call); a test holds them equal.
+        Purchase days (returns excluded, several orders on a day = one purchase whose spend is
+        their sum) up to the day before ``reference``, summarised as the value stage does
+        (:mod:`shopseg.value.summary`, days as the unit), then the scorer's formulas.
         """
         spend_by_day: dict[int, float] = {}
         for moment, amount, returned in zip(
@@ -190,41 +218,18 @@ class ValueModels:
         if not days:
             return None
         x, t_x, age = float(len(days) - 1), float(days[-1] - days[0]), float(last_day - days[0])
-        repeat = [spend_by_day[day] for day in days[1:]]
-        monetary = max(math.fsum(repeat) / len(repeat), 0.0) if repeat else 0.0
-        expected = self._expected_spend(x, monetary, [spend_by_day[day] for day in days])
-        r, alpha, a, b = (self.bgnbd.params_[k] for k in ("r", "alpha", "a", "b"))
-        if x > 0:
-            log_odds = math.log(a) - math.log(b + x - 1) + (r + x) * (math.log(alpha + age) - math.log(alpha + t_x))
-            p_alive = 1.0 / (1.0 + math.exp(log_odds)) if log_odds < 700 else 0.0
+        day_spend = [spend_by_day[day] for day in days]
+        spend_model = self.scorer.spend
+        if isinstance(spend_model, GammaGammaSpend):
+            repeat = day_spend[1:]
+            monetary = math.fsum(repeat) / len(repeat) if repeat else 0.0
+            spend = spend_model.model.conditional_expected_average_spend(np.array([x]), np.array([monetary]))
         else:
-            p_alive = 1.0
-        a = 1.0 + 1e-7 if abs(a - 1.0) < 1e-7 else a  # the removable singularity at a = 1
-        ends = month_ends(self.horizon_days)
-        one_minus_z = (alpha + age) / (alpha + age + ends)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            series = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, 1.0 - one_minus_z)
-            cumulative = (a + b + x - 1) / (a - 1) * (1.0 - one_minus_z ** (a - 1) * series) * p_alive
-        fallback = p_alive * (r + x) / (alpha + age) * ends
-        cumulative = np.clip(np.where(np.isfinite(cumulative), cumulative, fallback), 0.0, None)
-        discounts = (1.0 + self.discount_rate) ** -np.arange(1, len(ends) + 1)
-        clv = float(discounts @ np.diff(np.r_[0.0, cumulative])) * expected
-        silent = math.exp((r + x) * (math.log(alpha + age) - math.log(alpha + age + self.window_days)))
-        return {
-            "clv": round(clv, 4),
-            "p_alive": round(p_alive, 6),
-            f"expected_orders_{self.horizon_days}d": round(float(cumulative[-1]), 6),
-            "churn_risk": round(1.0 - p_alive * (1.0 - silent), 6),
-        }
-
-    def _expected_spend(self, x: float, monetary: float, day_spend: list[float]) -> float:
-        """Gamma-Gamma's expected spend per purchase (its fallback where undefined); mean day spend without it."""
-        if self.gamma_gamma is None:
-            return math.fsum(day_spend) / len(day_spend)
-        p, q, g = (self.gamma_gamma.params_[k] for k in ("p", "q", "gamma"))
-        denominator = p * x + q - 1
-        spend = p * (g + x * monetary) / denominator if denominator > 0 else math.nan
-        return spend if math.isfinite(spend) else float(self.gamma_gamma.mean_repeat_spend_ or 0.0)
+            spend = spend_model.predict([float(len(day_spend))], [max(math.fsum(day_spend) / len(day_spend), 0.0)])
+        columns, _ = self.scorer.predict_arrays(
+            np.array([x]), np.array([t_x]), np.array([age]), np.asarray(spend, dtype="float64"), intervals=False
+        )
+        return {name: round(float(values[0]), 6) for name, values in columns.items()}
 
 
 @dataclass
@@ -328,7 +333,7 @@ class LiveModel:
             scaler=FastScaler.of(model.scaler_),
             fuser=FastFuser.of(model.fuser_),
             text=text,
-            value=ValueModels.of(run.record),
+            value=ValueModels.of(run.run_dir),
             fold_in=FoldIn.of(run.fold_in),
             category_of_product=category_of_product,
             reference=run.reference_ts.timestamp() if run.reference_ts is not None else None,

@@ -155,6 +155,71 @@ def _evaluation(evaluation: dict[str, Any] | None) -> str:
     )
 
 
+def _fitted_on(record: dict[str, Any]) -> str:
+    seen = record.get("fitted_on") or {}
+    return (
+        f"{seen.get('customers', 0):,} customers, {str(seen.get('first_day', ''))[:10]} to "
+        f"{str(seen.get('last_day', ''))[:10]} ({seen.get('weeks')} weeks)"
+    )
+
+
+def _parameters(record: dict[str, Any], title: str) -> str:
+    errors = record.get("standard_errors_weeks") or {}
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td>{_cell(float(value))}{_cell(errors.get(name))}</tr>"
+        for name, value in (record.get("params_weeks") or {}).items()
+    )
+    return (
+        f"<h3>{_e(title)}</h3><p class=muted>{_e(record.get('label'))} fitted on {_e(_fitted_on(record))}; "
+        f"time parameters in weeks; log-likelihood {record.get('log_likelihood', 0):,.1f}.</p>"
+        f"<table><tr><th>parameter</th><th>estimate</th><th>std. error</th></tr>{rows}</table>"
+    )
+
+
+def _value_tables(value: dict[str, Any] | None) -> str:
+    """The models compared on the holdout, the calibration fit with its check, the production fit, warnings."""
+    if not value or not value.get("available"):
+        return ""
+    parts = []
+    selection = value.get("model_selection") or {}
+    calibration = value.get("calibration") or {}
+    if selection.get("candidates"):
+        head = "".join(f"<th>{c}</th>" for c in ("model", "converged", "MAE / customer", "total error", "BIC"))
+        body = "".join(
+            f"<tr>{_model_cell(r['label'], None, r['label'] if r.get('chosen') else None)}"
+            f"<td>{'yes' if r.get('converged') else 'no'}</td>{_cell(r.get('mae_per_customer'))}"
+            f"{_cell(r.get('total_error'))}{_cell(r.get('bic'))}</tr>"
+            for r in selection["candidates"]
+        )
+        fitted = (
+            f"fitted on the calibration period (to {str(calibration.get('calibration_end'))[:10]}), judged on the "
+            f"next {calibration.get('holdout_weeks')} weeks"
+            if selection.get("criterion") == "holdout_mae"
+            else "fitted on the whole history, judged by BIC (no holdout)"
+        )
+        parts.append(
+            f"<h3>Transaction models compared</h3><table><tr>{head}</tr>{body}</table>"
+            f"<p class=muted>{_e(fitted)}. Total error: predicted minus actual holdout orders, relative.</p>"
+        )
+    check = value.get("holdout_check")
+    if check:
+        parts.append(_parameters(check["calibration_model"], "Calibration fit (checked on the holdout)"))
+        parts.append(
+            f"<p>Holdout, next {check['window_days'] / 7:.1f} weeks: {check['predicted_purchases']:,.0f} orders "
+            f"predicted, {check['actual_purchases']:,.0f} placed; MAE per customer "
+            f"{check['mean_absolute_error_per_customer']:.3f}; {check['interval_coverage']:.1%} of customers inside "
+            "their 90% interval (holdout.csv has every customer).</p>"
+        )
+    if value.get("transaction_model"):
+        parts.append(_parameters(value["transaction_model"], "Production fit (whole history: the customer values)"))
+    churn = value.get("churn") or {}
+    parts.append(f"<p>churn_risk: {_e(churn.get('source'))} ({_e(churn.get('reason'))}).</p>")
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in value.get("warnings", []))
+    if warnings:
+        parts.append(f"<h3>Warnings</h3><ul>{warnings}</ul>")
+    return f'<div class="card">{"".join(parts)}</div>'
+
+
 def _recommendations(run_dir: Path, profiles: list[dict[str, Any]]) -> str:
     path = run_dir / "recommendations_eval.json"
     evaluation = json.loads(path.read_text()) if path.exists() else None
@@ -169,6 +234,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     segments = pd.read_parquet(run_dir / "segments.parquet")
     features = pd.read_parquet(run_dir / "features.parquet").set_index("customer_id")
     columns = record.get("features", {}).get("segmentation", [])
+    value_path = run_dir / "value.json"
+    value = json.loads(value_path.read_text()) if value_path.exists() else None
     sections = [
         ("Run summary", _summary(record)),
         (
@@ -180,7 +247,11 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         ("Segment profiles", _figure(charts.feature_heatmap(profiles, features, columns), "feature-heatmap")),
         (
             "Value and risk",
-            "".join(_figure(f, f"value-{i}") for i, f in enumerate(charts.value_distributions(segments))),
+            "".join(_figure(f, f"value-{i}") for i, f in enumerate(charts.value_distributions(segments)))
+            + _figure(charts.clv_intervals(segments), "clv-intervals")
+            + _value_tables(value)
+            + _figure(charts.purchase_tracking(value), "value-tracking")
+            + "".join(_figure(f, f"value-matrix-{i}") for i, f in enumerate(charts.frequency_recency_heatmaps(value))),
         ),
         ("Personas and playbooks", _segment_cards(profiles)),
         ("Recommendations", _recommendations(run_dir, profiles)),

@@ -103,6 +103,79 @@ def value_distributions(segments: pd.DataFrame) -> list[go.Figure]:
     return figures
 
 
+def purchase_tracking(value: dict[str, Any] | None) -> go.Figure | None:
+    """Cumulative repeat purchases per week, actual vs the calibration fit's expectation (value.json: tracking)."""
+    tracking = (value or {}).get("tracking")
+    if not tracking or not tracking.get("week_ends"):
+        return None
+    model = ((value.get("holdout_check") or {}).get("calibration_model") or {}).get("label", "model")
+    figure = go.Figure()
+    figure.add_scatter(x=tracking["week_ends"], y=tracking["actual"], mode="lines", name="actual")
+    figure.add_scatter(x=tracking["week_ends"], y=tracking["expected"], mode="lines", name=f"{model} (expected)")
+    figure.add_vline(x=tracking["calibration_end"], line_dash="dash")
+    figure.add_annotation(x=tracking["calibration_end"], y=1, yref="paper", text="end of calibration", showarrow=False)
+    figure.update_layout(
+        title=f"Tracking: cumulative repeat purchases of the {tracking['customers']:,} calibration customers",
+        xaxis_title="week ending",
+        yaxis_title="cumulative repeat purchase days",
+        **_LAYOUT,
+    )
+    return figure
+
+
+def frequency_recency_heatmaps(value: dict[str, Any] | None) -> list[go.Figure]:
+    """Expected orders over the horizon and P(alive) for every frequency x recency (value.json: matrices)."""
+    grid = (value or {}).get("matrices")
+    if not grid:
+        return []
+    weeks = [round(d / 7, 1) for d in grid["recency_days"]]
+    age = grid["T_days"] / 7
+    figures = []
+    for key, title, scale in (
+        ("expected_orders", f"Expected orders in the next {grid['horizon_days']:.0f} days", "Viridis"),
+        ("p_alive", "P(alive)", "RdYlGn"),
+    ):
+        figure = go.Figure(
+            go.Heatmap(z=grid[key], x=weeks, y=grid["frequency"], colorscale=scale, colorbar={"title": key})
+        )
+        figure.update_layout(
+            title=f"{title} by purchase history (a customer first seen {age:.0f} weeks before the last day)",
+            xaxis_title="weeks from first to last purchase (recency)",
+            yaxis_title="repeat purchases (frequency)",
+            **_LAYOUT,
+        )
+        figures.append(figure)
+    return figures
+
+
+def clv_intervals(segments: pd.DataFrame, top: int = 40) -> go.Figure | None:
+    """The highest-CLV customers with their 90% intervals (clv_p05 .. clv_p95)."""
+    if not {"clv", "clv_p05", "clv_p95"} <= set(segments.columns):
+        return None
+    shown = segments.nlargest(top, "clv").iloc[::-1]
+    figure = go.Figure(
+        go.Scatter(
+            x=shown["clv"],
+            y=shown["customer_id"].astype(str),
+            mode="markers",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (shown["clv_p95"] - shown["clv"]).clip(lower=0),
+                "arrayminus": (shown["clv"] - shown["clv_p05"]).clip(lower=0),
+            },
+            name="CLV",
+        )
+    )
+    figure.update_layout(
+        title=f"CLV of the top {len(shown)} customers with 90% intervals",
+        xaxis_title="CLV (shop currency)",
+        yaxis_title="customer",
+        **{**_LAYOUT, "height": max(420, 16 * len(shown))},
+    )
+    return figure
+
+
 def model_selection(record: dict[str, Any]) -> go.Figure | None:
     """Silhouette (and any other recorded score) per number of segments k."""
     scores = record.get("model", {}).get("silhouette_by_k") or {}

@@ -90,8 +90,17 @@ def update_customer(live: LiveModel, names: dict[int, str], customer_id: str, bo
         raise ShopsegError(f"Customer '{customer_id}' has {result['error']}; send their orders.")
     if not result["known_customer"]:
         notes.append("a customer the run did not know: placed from the lines sent")
-    if result["scores"] is not None:
-        notes.append("churn_risk is BG/NBD's probability of no purchase in the run's prediction window")
+    if result["scores"] is not None and live.value is not None:
+        scorer = live.value.scorer
+        notes.append(
+            f"value from the run's {scorer.transaction.label} model: churn_risk is its probability of no order in "
+            f"the next {scorer.window_days:g} days; no 90% intervals or next order date in real time"
+        )
+        if live.value.classifier_columns:
+            notes.append(
+                f"the run's {', '.join(live.value.classifier_columns)} came from a classifier that is not kept; "
+                "here they come from the transaction model"
+            )
     recommendations = None
     if result["recommendations"] is not None:
         titles = live.run.titles

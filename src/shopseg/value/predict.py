@@ -8,8 +8,8 @@ Targets, from the holdout period that follows calibration (:mod:`shopseg.value.s
 
 Features are known at the end of calibration: the behavioural features
 (:func:`shopseg.features.behaviour.behaviour_features` with the reference moment at the
-end of calibration) plus BG/NBD outputs (P(alive), expected purchases and P(no purchase)
-in a window as long as the holdout) and the expected spend over that window.
+end of calibration) plus the transaction model's outputs (P(alive), expected purchases and
+P(no purchase) in a window as long as the holdout) and the expected spend over that window.
 
 The model is scikit-learn's HistGradientBoostingClassifier wrapped in
 CalibratedClassifierCV (isotonic, 3 folds) so its probabilities can be read as
@@ -19,9 +19,12 @@ seeded) into train and test and scores, on the same test customers:
 ========================= ================================================================
 gradient_boosting         the model above
 recency_only              logistic regression on log1p(recency_days) alone
-bgnbd_p_alive             1 - P(alive) (churn) as a score, Platt-scaled on the train split
-bgnbd_no_purchase         BG/NBD's own P(no purchase in the window) (churn; no fitting)
-bgnbd_expected_spend      expected purchases x expected spend (high value), Platt-scaled
+model_no_order            the transaction model's own P(no order in the window) (churn; no
+                          fitting): the churn baseline a classifier has to beat
+model_p_dead              1 - P(alive) used as the churn probability as it is (no rescaling,
+                          so an inverted score shows as AUC < 0.5: in BG/NBD every one-time
+                          buyer has P(alive) = 1 although they churn most)
+model_expected_spend      expected purchases x expected spend (high value), Platt-scaled
 lstm                      :mod:`shopseg.value.sequence` (when PyTorch is installed)
 ========================= ================================================================
 
@@ -43,8 +46,8 @@ from threadpoolctl import threadpool_limits
 
 from shopseg import schema as s
 from shopseg.features.behaviour import behaviour_features
-from shopseg.value.bgnbd import BetaGeoModel
 from shopseg.value.summary import PeriodSplit
+from shopseg.value.transaction import TransactionModel
 
 CHURN = "churn"
 HIGH_VALUE = "high_value"
@@ -55,10 +58,15 @@ MIN_CLASS_SIZE = 10
 #: Below this many customers the booster runs on one thread by default (see OutcomeClassifier).
 SINGLE_THREAD_BELOW = 100_000
 
+#: Baselines Platt-scaled on the train split: {target: {name: feature column}}.
 BASELINE_SCORES = {
-    CHURN: {"recency_only": "recency_days", "bgnbd_p_alive": "bgnbd_p_dead"},
-    HIGH_VALUE: {"recency_only": "recency_days", "bgnbd_expected_spend": "bgnbd_expected_spend"},
+    CHURN: {"recency_only": "recency_days"},
+    HIGH_VALUE: {"recency_only": "recency_days", "model_expected_spend": "model_expected_spend"},
 }
+#: Baselines that already are probabilities, scored as they are: {target: {name: feature column}}.
+RAW_BASELINES = {CHURN: {"model_no_order": "model_p_no_purchase", "model_p_dead": "model_p_dead"}, HIGH_VALUE: {}}
+#: The churn baseline a classifier must beat (AUC and Brier) before its churn risk is used.
+CHURN_BASELINE = "model_no_order"
 
 
 def outcome_labels(summary: pd.DataFrame, *, top_share: float = TOP_SHARE) -> pd.DataFrame:
@@ -82,7 +90,7 @@ def model_features(
     orders: pd.DataFrame,
     summary: pd.DataFrame,
     split: PeriodSplit,
-    bgnbd: BetaGeoModel,
+    model: TransactionModel,
     expected_spend: np.ndarray,
     *,
     window_days: float,
@@ -96,24 +104,24 @@ def model_features(
 
     ``orders`` are canonical order lines (only lines up to the end of calibration are
     used); ``summary`` is the calibration summary in days; ``expected_spend`` (n,) the
-    expected spend per purchase. BG/NBD columns look ``window_days`` ahead. Float columns.
+    expected spend per purchase. The model's columns look ``window_days`` ahead. Float columns.
     """
     reference = split.holdout_start
     past = orders.loc[orders[s.TS] < reference]
     features = behaviour_features(past, reference_ts=reference, share_priors=share_priors)
     features = features.reindex(summary.index).fillna(0.0)
     x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
-    p_alive = bgnbd.p_alive(x, t_x, age)
-    expected = bgnbd.conditional_expected_purchases(window_days, x, t_x, age)
-    features["bgnbd_frequency"] = x
-    features["bgnbd_recency"] = t_x
-    features["bgnbd_T"] = age
-    features["bgnbd_p_alive"] = p_alive
-    features["bgnbd_p_dead"] = 1.0 - p_alive
-    features["bgnbd_expected_orders"] = expected
-    features["bgnbd_p_no_purchase"] = bgnbd.p_no_purchase(window_days, x, t_x, age)
+    p_alive = model.p_alive(x, t_x, age)
+    expected = model.conditional_expected_purchases(window_days, x, t_x, age)
+    features["model_frequency"] = x
+    features["model_recency"] = t_x
+    features["model_T"] = age
+    features["model_p_alive"] = p_alive
+    features["model_p_dead"] = 1.0 - p_alive
+    features["model_expected_orders"] = expected
+    features["model_p_no_purchase"] = model.p_no_purchase(window_days, x, t_x, age)
     features["expected_spend_per_order"] = expected_spend
-    features["bgnbd_expected_spend"] = expected * expected_spend
+    features["model_expected_spend"] = expected * expected_spend
     return features.astype("float64")
 
 
@@ -268,13 +276,13 @@ def evaluate_outcomes(
         rows.append({**base, "model": "gradient_boosting", **score(y_test, classifier.predict_proba(x_test))})
         for name, column in BASELINE_SCORES[target].items():
             values = features[column].to_numpy(dtype="float64")
-            if column in ("recency_days", "bgnbd_expected_spend"):  # skewed: logistic on the log
+            if column in ("recency_days", "model_expected_spend"):  # skewed: logistic on the log
                 values = np.log1p(np.clip(values, 0.0, None))
             probability = platt(values[train], y_train, values[test])
             rows.append({**base, "model": name, **score(y_test, probability)})
-        if target == CHURN:
-            probability = features["bgnbd_p_no_purchase"].to_numpy(dtype="float64")[test]
-            rows.append({**base, "model": "bgnbd_no_purchase", **score(y_test, probability)})
+        for name, column in RAW_BASELINES[target].items():
+            probability = np.clip(features[column].to_numpy(dtype="float64")[test], 0.0, 1.0)
+            rows.append({**base, "model": name, **score(y_test, probability)})
         if lstm_probabilities is not None:
             rows.append({**base, "model": "lstm", **score(y_test, lstm_probabilities[:, position])})
     metrics = pd.DataFrame(rows).set_index(["target", "model"])

@@ -46,7 +46,7 @@ from shopseg.engines.spark.assign import assign_tables
 from shopseg.engines.spark.reading import SparkTable, is_parquet, read_tables
 from shopseg.engines.spark.recommend import SparkALS, recommend_with_als
 from shopseg.engines.spark.session import spark_session
-from shopseg.engines.spark.value import fit_bgnbd, purchase_summary, score_customers
+from shopseg.engines.spark.value import fit_transaction, purchase_summary, score_customers
 from shopseg.errors import ShopsegError
 from shopseg.export.run_folder import prepare_output
 from shopseg.ingest import load_shop
@@ -83,17 +83,21 @@ def sample_customers(orders: DataFrame, size: int, seed: int) -> tuple[DataFrame
 def value_of_everybody(orders: DataFrame, scorer: ValueScorer) -> tuple[DataFrame, dict[str, object]]:
     """Every customer's value columns on Spark, BG/NBD refitted on all of them; and the record of that fit.
 
-    BG/NBD is fitted again on every customer (its likelihood summed across partitions) and
-    replaces the sample's fit in the scorer; Gamma-Gamma and the churn / high-value classifiers
-    are the sample's.
+    The transaction model the sample chose (BG/NBD, MBG/NBD or Pareto/NBD) is fitted again on
+    every customer (its likelihood summed across partitions) and replaces the sample's fit in
+    the scorer unless it did not converge; the spend model, the bound and the churn / high-value
+    classifiers are the sample's.
     """
     started = time.perf_counter()
     summary, last_day = purchase_summary(orders)
-    bgnbd, facts = fit_bgnbd(summary)
-    values = score_customers(orders, replace(scorer, bgnbd=bgnbd, last_day=last_day))
+    refit, facts = fit_transaction(summary, type(scorer.transaction))
+    # a refit that did not converge (a flat ridge on everybody) is not trusted over the sample's fit
+    transaction = refit if refit.converged_ else scorer.transaction
+    values = score_customers(orders, replace(scorer, transaction=transaction, last_day=last_day))
     record = {
-        "bgnbd_all_customers": bgnbd.to_dict(),
-        "bgnbd_sample": scorer.bgnbd.to_dict(),
+        "transaction_all_customers": refit.to_dict(),
+        "transaction_sample": scorer.transaction.to_dict(),
+        "transaction_used": "all_customers" if refit.converged_ else "sample (the refit on everybody did not converge)",
         "fit": facts,
         "last_day": last_day.isoformat(),
         "columns": list(value_columns(scorer.horizon_days)),

@@ -4,13 +4,15 @@
   DataFrame expressions: purchase days (return lines left out, a day's spend summed), then per
   customer frequency (repeat purchase days), recency and age T in days, and the mean spend of
   repeat days; the last purchase day of the shop is one aggregate.
-* :func:`fit_bgnbd` -- BG/NBD by maximum likelihood with the log-likelihood *evaluated across
-  partitions*: identical (x, t_x, T) rows are counted once (a ``groupBy``), cached, and every
-  step of the optimiser runs one Spark job whose tasks sum the weighted log-likelihood and its
-  gradient over their partition (:func:`~shopseg.value.bgnbd.log_likelihood_terms`, the single
-  machine's formula); only five numbers per partition come back to the driver. The optimiser
-  and the standard errors are the single machine's (:meth:`BetaGeoModel.fit_summed
-  <shopseg.value.bgnbd.BetaGeoModel.fit_summed>`), so on the same customers the estimates agree.
+* :func:`fit_transaction` -- a transaction model (BG/NBD, MBG/NBD, Pareto/NBD: whichever the
+  sample chose) by maximum likelihood with the log-likelihood *evaluated across partitions*:
+  identical (x, t_x, T) rows are counted once (a ``groupBy``), cached, and every step of the
+  optimiser runs one Spark job whose tasks sum the weighted log-likelihood (and its gradient,
+  where the model has an analytic one) over their partition (the model's
+  ``log_likelihood_terms``, the single machine's formula); only a few numbers per partition
+  come back to the driver. The optimiser and the standard errors are the single machine's
+  (:meth:`TransactionModel.fit_summed <shopseg.value.transaction.TransactionModel.fit_summed>`),
+  so on the same customers the estimates agree. :func:`fit_bgnbd` is it for BG/NBD.
 * :func:`score_customers` -- a fitted :class:`~shopseg.value.ValueScorer` applied to every
   customer's order lines, grouped by a hash of the customer id (``applyInPandas``): the values
   ``segments.parquet`` has for the fitted customers. The scorer travels to the executors inside
@@ -27,15 +29,15 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
-from shopseg.value.bgnbd import BetaGeoModel, log_likelihood_terms
+from shopseg.value.bgnbd import BetaGeoModel
 from shopseg.value.customer_value import NEXT_ORDER, ValueScorer, value_columns
+from shopseg.value.transaction import TransactionModel
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 #: Customers per group when scoring (one pandas frame of their order lines at a time).
 SCORE_GROUP = 20_000
-_SUMS = ("ll", "g_r", "g_alpha", "g_a", "g_b")
 
 
 def purchase_summary(orders: DataFrame) -> tuple[DataFrame, pd.Timestamp]:
@@ -76,6 +78,11 @@ def purchase_summary(orders: DataFrame) -> tuple[DataFrame, pd.Timestamp]:
 
 def fit_bgnbd(summary: DataFrame) -> tuple[BetaGeoModel, dict[str, float]]:
     """BG/NBD on every customer of ``summary``, the likelihood summed across partitions; and fit facts."""
+    return fit_transaction(summary, BetaGeoModel)
+
+
+def fit_transaction(summary: DataFrame, model_class: type[TransactionModel]) -> tuple[TransactionModel, dict]:
+    """``model_class`` fitted on every customer of ``summary`` (likelihood summed across partitions); fit facts."""
     from pyspark.sql import functions as f
 
     rows = summary.groupBy("frequency", "recency", "T").agg(f.count(f.lit(1)).cast("double").alias("w")).cache()
@@ -86,33 +93,40 @@ def fit_bgnbd(summary: DataFrame) -> tuple[BetaGeoModel, dict[str, float]]:
         customers, age_sum, frequency_sum = (float(v or 0.0) for v in totals)
         if frequency_sum <= 0:
             raise ShopsegError(
-                f"BG/NBD cannot be fitted: none of the {customers:,.0f} customers bought again, so purchase rates "
-                "and dropout are not identified."
+                f"{model_class.label} cannot be fitted: none of the {customers:,.0f} customers bought again, so "
+                "purchase rates and dropout are not identified."
             )
         evaluations = {"count": 0}
-        schema = ", ".join(f"{name} double" for name in _SUMS)
+        terms = model_class.log_likelihood_terms
+        sums = ["ll", *(f"g_{name}" for name in model_class.PARAMS)]
+        schema = ", ".join(f"{name} double" for name in sums)
 
-        def summed(params: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
+        def summed(params: np.ndarray, scale: float) -> tuple[float, np.ndarray | None]:
             evaluations["count"] += 1
             values = np.asarray(params, dtype="float64").copy()
 
             def partial_sums(batches):  # runs on the executors
-                total = np.zeros(len(_SUMS))
+                total = np.zeros(len(sums))
                 for batch in batches:
-                    terms, gradient = log_likelihood_terms(
+                    value, gradient = terms(
                         values,
                         batch["frequency"].to_numpy("float64"),
                         batch["recency"].to_numpy("float64") / scale,
                         batch["T"].to_numpy("float64") / scale,
                     )
                     weights = batch["w"].to_numpy("float64")
-                    total += np.concatenate([[weights @ terms], weights @ gradient])
-                yield pd.DataFrame([total], columns=list(_SUMS))
+                    total[0] += weights @ value
+                    if gradient is not None:
+                        total[1:] += weights @ gradient
+                yield pd.DataFrame([total], columns=sums)
 
-            result = rows.mapInPandas(partial_sums, schema).agg(*(f.sum(name) for name in _SUMS)).collect()[0]
-            return float(result[0]), np.array([float(v) for v in result[1:]])
+            result = rows.mapInPandas(partial_sums, schema).agg(*(f.sum(name) for name in sums)).collect()[0]
+            # NaN sums (trial parameters far out) come back from Arrow as null: NaN again, the optimiser steps back
+            value = float(result[0]) if result[0] is not None else np.nan
+            gradient = np.array([float(v) if v is not None else np.nan for v in result[1:]])
+            return value, (gradient if model_class.HAS_GRADIENT else None)
 
-        model = BetaGeoModel().fit_summed(
+        model = model_class().fit_summed(
             summed, total_weight=customers, mean_age=age_sum / customers, weighted_frequency=frequency_sum
         )
         facts = {"customers": customers, "distinct_histories": float(rows.count()), "evaluations": evaluations["count"]}
