@@ -207,7 +207,8 @@ def run_seed(seed: int, args: argparse.Namespace, work: Path) -> dict[str, objec
         rows = pd.read_csv(folder / f"{table}.csv")
         rows[rows["ts"] >= periods["end"][0]].to_csv(new / f"{table}.csv", index=False)
     new_shop = load_shop(orders=new / "orders.csv", reviews=new / "reviews.csv", events=new / "events.csv")
-    for label, margin in (("segment + update", 0.0), ("update, sticky 1", 1.0)):
+    for margin in args.margins:
+        label = "segment + update" if margin == 0 else f"update, sticky {margin:g}"
         updated = work / f"updated_{margin:g}"
         report = update_run(first, new_shop, updated, switch_margin=margin, seed=seed, value=False)
         track_runs([first, updated], work / f"track_{margin:g}", seed=seed, embedding_drift=False)
@@ -231,6 +232,9 @@ def main() -> None:
     parser.add_argument("--no-text", action="store_true")
     parser.add_argument("--bound", action="store_true", help="also the supervised ceiling")
     parser.add_argument("--json", type=Path, help="write every result here")
+    parser.add_argument(
+        "--margins", type=float, nargs="+", default=[0.0, 2.0], help="switch margins of the update flows (0: nearest)"
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     results = []

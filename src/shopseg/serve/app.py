@@ -32,7 +32,7 @@ from shopseg.serve.api import api_router
 from shopseg.serve.assign import LinesRejected
 from shopseg.serve.audiences import AudienceStore
 from shopseg.serve.charts import Chart, overview_charts
-from shopseg.serve.context import Lazy, ServeContext, wants_html
+from shopseg.serve.context import Lazy, ServeContext, settle_heap, wants_html
 from shopseg.serve.dashboard import dashboard_router, message_page
 from shopseg.serve.security import AccessLogMiddleware, BodyLimitMiddleware, KeyCheck, KeyQueryMiddleware
 
@@ -84,6 +84,7 @@ def create_app(
     app.add_middleware(KeyQueryMiddleware, keys=ctx.keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AccessLogMiddleware)  # outermost: logs every response, even a 413
+    settle_heap()
     return app
 
 
