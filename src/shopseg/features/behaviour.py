@@ -111,10 +111,10 @@ def habit_priors(orders: pd.DataFrame) -> dict[str, float]:
     query = f"""
     WITH purchase_orders AS (SELECT customer_id, order_id, min(ts) AS order_ts FROM lines GROUP BY ALL),
     spans AS (
-        SELECT date_diff('second', min(order_ts), max(order_ts)) / 86400.0 AS span, count(*) - 1 AS gaps
+        SELECT date_diff('second', min(order_ts), max(order_ts)) AS span_seconds, count(*) - 1 AS gaps
         FROM purchase_orders GROUP BY customer_id
     )
-    SELECT {columns}, (SELECT sum(span) / nullif(sum(gaps), 0) FROM spans) AS interpurchase_mean
+    SELECT {columns}, (SELECT sum(span_seconds) / 86400.0 / nullif(sum(gaps), 0) FROM spans) AS interpurchase_mean
     FROM purchase_orders
     """
     row = run_sql(query, lines=lines).iloc[0]
@@ -154,7 +154,12 @@ def behaviour_features(
     else:
         hours = any(name.startswith("hour_share_") for name in share_priors)
 
-    shop_gap = "(SELECT sum(span_days) / nullif(sum(frequency - 1), 0) FROM per_order)"
+    # Integer sums of seconds: exact, so the same in any thread order (a sum of day fractions was not,
+    # and runs of one input differed in the last digits of recency_gaps).
+    shop_gap = (
+        "(SELECT sum(date_diff('second', first_purchase, last_purchase)) / 86400.0 / nullif(sum(frequency - 1), 0)"
+        " FROM per_order)"
+    )
     if share_priors is not None and "interpurchase_mean" in share_priors:
         shop_gap = repr(float(share_priors["interpurchase_mean"]))
 

@@ -157,12 +157,13 @@ def habit_priors(lines: DataFrame) -> dict[str, float]:
     row = orders.agg(*(f.avg(f.when(c, 1.0).otherwise(0.0)).alias(name) for name, c in conditions.items())).collect()[0]
     priors = {name: float(row[name]) if row[name] is not None else 0.0 for name in conditions}
     spans = orders.groupBy(s.CUSTOMER_ID).agg(
-        ((f.unix_seconds(f.max("order_ts")) - f.unix_seconds(f.min("order_ts"))) / SECONDS_PER_DAY).alias("span"),
+        (f.unix_seconds(f.max("order_ts")) - f.unix_seconds(f.min("order_ts"))).alias("span"),  # whole seconds
         (f.count(f.lit(1)) - 1).alias("gaps"),
     )
     totals = spans.agg(f.sum("span").alias("span"), f.sum("gaps").alias("gaps")).collect()[0]
     gaps = float(totals["gaps"] or 0)
-    priors["interpurchase_mean"] = float(totals["span"]) / gaps if gaps > 0 else 0.0
+    # an integer sum of seconds: the same in any summation order (a sum of day fractions was not)
+    priors["interpurchase_mean"] = float(totals["span"]) / SECONDS_PER_DAY / gaps if gaps > 0 else 0.0
     return priors
 
 
