@@ -53,7 +53,12 @@ def test_matches_lifetimes_pareto_nbd_fitter(cdnow_weeks) -> None:
     ours = ParetoNBDModel().fit(x, t_x, T)
     for name in ("r", "alpha", "s"):
         assert ours.params_[name] == pytest.approx(theirs[name], abs=1e-3), name
-    assert ours.params_["beta"] == pytest.approx(theirs["beta"], abs=2e-3)
+    # The likelihood is flat in beta, so where lifetimes' optimiser stops along that ridge varies
+    # from run to run (11.6695 and 11.6715 seen, ours 11.6687): beta agrees to the ridge's width,
+    # and our point is at least as high a maximum as theirs.
+    assert ours.params_["beta"] == pytest.approx(theirs["beta"], abs=0.015)
+    at_theirs = log_likelihood_terms(np.array([theirs[k] for k in ("r", "alpha", "s", "beta")]), x, t_x, T)[0].sum()
+    assert ours.log_likelihood_ >= at_theirs - 1e-6
     model = ParetoNBDModel()
     model.params_ = dict(theirs)
     fitter = ParetoNBDFitter()
