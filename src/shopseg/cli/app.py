@@ -17,6 +17,7 @@ import typer
 from shopseg import __version__
 from shopseg.cli.audience_command import audience
 from shopseg.cli.config import read_config
+from shopseg.cli.demand_command import demand
 from shopseg.cli.display import (
     StepProgress,
     console,
@@ -603,6 +604,7 @@ def demo(
 app.command()(value)
 app.command()(serve)
 app.command()(audience)
+app.command()(demand)
 
 
 def run() -> None:

@@ -27,12 +27,13 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.demand.hierarchy import BOTTOM, LEVEL, LEVELS, Hierarchy, build_hierarchy, reconcile_wls
-from shopseg.demand.intervals import count_quantiles
+from shopseg.demand.intervals import count_interval
 from shopseg.demand.level import CALIBRATION_WINDOWS, SegmentOrders, segment_orders
 from shopseg.demand.lines import DAY, UNITS, UnitLines
 from shopseg.demand.seasonality import seasonal_index
 from shopseg.demand.shares import Shares, segment_shares
 from shopseg.errors import ConfigError
+from shopseg.value.selection import CANDIDATES
 from shopseg.value.transaction import TransactionModel
 
 EXPECTED, LOW, HIGH, BASE = "expected_units", "p05", "p95", "base_units"
@@ -128,17 +129,19 @@ def forecast_demand(
     product_prior: float | None = None,
     category_prior: float | None = None,
     windows: int = CALIBRATION_WINDOWS,
+    candidates: tuple[str, ...] | None = CANDIDATES,
 ) -> DemandForecast:
     """Demand per node over (as_of, as_of + horizon_days]; see the module docstring.
 
     ``lines``: :func:`~shopseg.demand.lines.unit_lines` output (only lines up to ``as_of``
     are used; every product and segment in ``lines`` gets a row, so a back-test scores
     products first sold after the cut-off too). ``model_name``: the transaction model
-    (registry name) refitted for the calibration windows; ``model``: the one fitted up to
-    ``as_of`` (the value stage's), else fitted here. ``as_of`` defaults to the last purchase
-    day. ``product_prior`` / ``category_prior``: pseudo units of the shrinkage (default: one
-    per product / category). The horizon is not checked here: see
-    :func:`~shopseg.demand.horizon.check_horizon`.
+    (registry name, the value stage's choice); ``model``: that model fitted up to ``as_of``,
+    else fitted here. ``candidates``: the transaction models demand chooses from on the
+    earlier windows (:func:`~shopseg.demand.level.segment_orders`; None: ``model_name``
+    only). ``as_of`` defaults to the last purchase day. ``product_prior`` /
+    ``category_prior``: pseudo units of the shrinkage (default: one per product / category).
+    The horizon is not checked here: see :func:`~shopseg.demand.horizon.check_horizon`.
     """
     if reconciliation not in RECONCILIATIONS:
         raise ConfigError(f"Unknown reconciliation '{reconciliation}'; known: {', '.join(RECONCILIATIONS)}.")
@@ -148,7 +151,7 @@ def forecast_demand(
     history = lines.until(as_of)
     orders = segment_orders(
         lines, segments, model_name, as_of=as_of, horizon_days=horizon_days, model=model,
-        n_draws=n_draws, seed=seed, windows=windows,
+        candidates=candidates, n_draws=n_draws, seed=seed, windows=windows,
     )  # fmt: skip
     shares = segment_shares(
         history, segments, products, categories, product_prior=product_prior, category_prior=category_prior
@@ -168,7 +171,7 @@ def forecast_demand(
         reconciled = hierarchy.aggregate(bottom)
     reconciled = np.clip(reconciled, 0.0, None)
     scale = np.where(base > 0, reconciled / np.where(base > 0, base, 1.0), 1.0)
-    low, high = count_quantiles(reconciled, np.maximum(variance * scale, 0.0))
+    low, high = count_interval(reconciled, np.maximum(variance * scale, 0.0))
     levels = hierarchy.nodes.assign(**{EXPECTED: reconciled, LOW: low, HIGH: high, BASE: base})
     bottom_rows = levels.loc[levels[LEVEL] == BOTTOM]
     table = bottom_rows[[*DEMAND_COLUMNS, s.CATEGORY]].reset_index(drop=True)
@@ -196,7 +199,8 @@ def forecast_demand(
             "bottom_series_clipped_at_0": negative,
         },
         "left_out_lines": lines.left_out,
-        "intervals": "p05/p95: negative binomial with each node's mean and variance (purchase-day counts per "
-        "customer with parameter draws, units per purchase day, share uncertainty); 90% intended",
+        "intervals": "90%: negative binomial with each node's mean and variance (purchase-day counts per customer "
+        "with parameter draws, units per purchase day, share uncertainty); p05 its 5% quantile, p95 the smallest "
+        "count with P(p05 <= units <= p95) >= 0.90",
     }  # fmt: skip
     return DemandForecast(table=table, levels=levels.reset_index(drop=True), report=report, hierarchy=hierarchy)

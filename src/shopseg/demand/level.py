@@ -14,6 +14,11 @@ Three parts, added up per segment:
    segment's known customers' expected days are multiplied by sum(actual) / sum(predicted)
    over those windows, shrunk toward the shop's ratio with :data:`RATIO_PRIOR_DAYS`
    pseudo purchase days.
+   Which transaction model: the value stage chose its model by per-customer accuracy on a
+   holdout, but a demand forecast needs each segment's *total* to be right once calibrated.
+   Every candidate (BG/NBD, MBG/NBD, Pareto/NBD) is refitted before each earlier window, and
+   the one whose calibrated segment totals miss least on those windows -- each window
+   calibrated on the windows before it only (rolling origin) -- is used.
 3. **Newcomers.** Customers not yet seen buy too. Their purchase days in their first window
    are averaged over the same earlier windows, per segment (the segments the run put them in).
 
@@ -138,6 +143,78 @@ def segment_totals(values: np.ndarray, segment_index: np.ndarray, n_segments: in
     return out
 
 
+@dataclass
+class WindowCheck:
+    """One candidate model on the earlier windows (newest first): predicted and actual purchase days
+    of the customers known at each window's start, per segment (windows, G), and the cut-offs."""
+
+    model: str
+    predicted: np.ndarray
+    actual: np.ndarray
+    cutoffs: list[str]
+
+    def rolling_error(self) -> float | None:
+        """Mean over windows w of the calibrated error of window w, calibrated on the older windows only.
+
+        Error of a window: sum over segments of |ratio x predicted - actual| / sum of actual,
+        with the ratios of :func:`calibration_ratios` from windows w + 1 ... (a rolling-origin
+        evaluation). None with fewer than two windows.
+        """
+        errors = []
+        for w in range(len(self.cutoffs) - 1):
+            ratio, _ = calibration_ratios(self.actual[w + 1 :].sum(axis=0), self.predicted[w + 1 :].sum(axis=0))
+            total = self.actual[w].sum()
+            if total > 0:
+                errors.append(float(np.abs(ratio * self.predicted[w] - self.actual[w]).sum() / total))
+        return float(np.mean(errors)) if errors else None
+
+
+def window_check(
+    days: pd.DataFrame, model_name: str, as_of: pd.Timestamp, step: pd.Timedelta, windows: int, position: pd.Series
+) -> WindowCheck:
+    """:class:`WindowCheck` of ``model_name``: refitted before each earlier window, compared with it."""
+    n_segments = len(position)
+    first_seen = days.groupby(s.CUSTOMER_ID)[DAY].min()
+    first_day = days[DAY].min()
+    predicted, actual, cutoffs = [], [], []
+    for back in range(1, windows + 1):
+        cutoff = as_of - back * step
+        if cutoff - first_day < step:  # too little history before this window to fit on
+            break
+        try:
+            earlier = history_summary(days.loc[days[DAY] <= cutoff], cutoff)
+            fitted = fit_model(model_name, earlier)
+        except ShopsegError:
+            break
+        x, t_x, age = (earlier[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+        expected = fitted.conditional_expected_purchases(float(step / pd.Timedelta(days=1)), x, t_x, age)
+        segment_of = position.reindex(earlier[s.SEGMENT_ID].to_numpy()).to_numpy()
+        predicted.append(np.bincount(segment_of, weights=expected, minlength=n_segments))
+        window = days.loc[(days[DAY] > cutoff) & (days[DAY] <= cutoff + step)]
+        known = window.loc[window[s.CUSTOMER_ID].map(first_seen) <= cutoff]
+        actual.append(np.bincount(position.reindex(known[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=n_segments))
+        cutoffs.append(str(cutoff.date()))
+    shape = (len(cutoffs), n_segments)
+    return WindowCheck(model_name, np.array(predicted).reshape(shape), np.array(actual, float).reshape(shape), cutoffs)
+
+
+def newcomer_days(
+    days: pd.DataFrame, as_of: pd.Timestamp, step: pd.Timedelta, windows: int, position: pd.Series
+) -> np.ndarray:
+    """Purchase days of customers first seen in each earlier window, in that window, per segment (windows, G)."""
+    first_seen = days.groupby(s.CUSTOMER_ID)[DAY].min()
+    first_day = days[DAY].min()
+    rows = []
+    for back in range(windows):
+        end = as_of - back * step
+        if end - step < first_day:
+            break
+        window = days.loc[(days[DAY] > end - step) & (days[DAY] <= end)]
+        new = window.loc[window[s.CUSTOMER_ID].map(first_seen) > end - step]
+        rows.append(np.bincount(position.reindex(new[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=len(position)))
+    return np.array(rows, dtype="float64").reshape(len(rows), len(position))
+
+
 def segment_orders(
     lines: UnitLines,
     segments: np.ndarray,
@@ -146,69 +223,61 @@ def segment_orders(
     as_of: pd.Timestamp,
     horizon_days: int,
     model: TransactionModel | None = None,
+    candidates: tuple[str, ...] | None = None,
     n_draws: int = 8,
     seed: int = 0,
     windows: int = CALIBRATION_WINDOWS,
 ) -> SegmentOrders:
     """Expected purchase days per segment in (as_of, as_of + horizon]; see the module docstring.
 
-    ``model``: the transaction model fitted on the history up to ``as_of`` (the run's, from
-    the value stage); None fits ``model_name`` here. Only lines up to ``as_of`` are read.
+    ``model_name``: the value stage's transaction model; ``model``: that model fitted up to
+    ``as_of`` (None: fitted here). ``candidates``: transaction models to choose from by their
+    :meth:`WindowCheck.rolling_error` on the earlier windows (None: ``model_name`` only); the
+    value stage chose its model by per-customer accuracy, demand needs each segment's total
+    to be right after calibration. Only lines up to ``as_of`` are read.
     """
     step = pd.Timedelta(days=horizon_days)
     days = purchase_day_table(lines.until(as_of))
-    first_seen = days.groupby(s.CUSTOMER_ID)[DAY].min()
     position = pd.Series(np.arange(len(segments)), index=segments)
+    names = tuple(dict.fromkeys([model_name, *(candidates or ())]))
+    checks = {name: window_check(days, name, as_of, step, windows, position) for name in names}
+    errors = {name: check.rolling_error() for name, check in checks.items()}
+    scored = {name: error for name, error in errors.items() if error is not None}
+    chosen = min(scored, key=scored.get) if scored else model_name
+    check = checks[chosen]
     summary = history_summary(days, as_of)
-    model = model if model is not None else fit_model(model_name, summary)
+    if model is None or model.name != chosen:
+        model = fit_model(chosen, summary)
     mean, variance = order_moments(model, float(horizon_days), summary, n_draws=n_draws, seed=seed)
     index = position.reindex(summary[s.SEGMENT_ID].to_numpy()).to_numpy()
     known_mean = segment_totals(mean, index, len(segments))
     known_var = segment_totals(variance, index, len(segments))
-
-    predicted, actual, newcomers, used = np.zeros(len(segments)), np.zeros(len(segments)), [], []
-    first_day = days[DAY].min()
-    for back in range(1, windows + 1):
-        cutoff = as_of - back * step
-        if cutoff - first_day < step:  # too little history before this window to fit on
-            break
-        window = days.loc[(days[DAY] > cutoff) & (days[DAY] <= cutoff + step)]
-        is_new = window[s.CUSTOMER_ID].map(first_seen) > cutoff
-        new_days = np.bincount(
-            position.reindex(window.loc[is_new, s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=len(segments)
-        )
-        newcomers.append(new_days)
-        try:
-            earlier = history_summary(days.loc[days[DAY] <= cutoff], cutoff)
-            fitted = fit_model(model_name, earlier)
-        except ShopsegError:
-            break
-        expected = fitted.conditional_expected_purchases(
-            float(horizon_days), *(earlier[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
-        )
-        seg_index = position.reindex(earlier[s.SEGMENT_ID].to_numpy()).to_numpy()
-        predicted += np.bincount(seg_index, weights=expected, minlength=len(segments))
-        known = window.loc[~is_new]
-        actual += np.bincount(position.reindex(known[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=len(segments))
-        used.append(str(cutoff.date()))
-    ratio, shop_ratio = calibration_ratios(actual, predicted)
-    new = np.array(newcomers, dtype="float64") if newcomers else np.zeros((1, len(segments)))
-    new_mean = new.mean(axis=0)
-    new_var = np.maximum(new_mean, new.var(axis=0, ddof=1) if len(new) > 1 else new_mean)
+    ratio, shop_ratio = calibration_ratios(check.actual.sum(axis=0), check.predicted.sum(axis=0))
+    new = newcomer_days(days, as_of, step, windows, position)
+    new_mean = new.mean(axis=0) if len(new) else np.zeros(len(segments))
+    new_var = np.maximum(new_mean, new.var(axis=0, ddof=1)) if len(new) > 1 else new_mean
     total_mean = known_mean * ratio + new_mean
     total_var = known_var * ratio**2 + new_var
     report = {
         "model": model.name,
+        "value_stage_model": model_name,
+        "model_choice": {
+            "criterion": "rolling-origin calibrated segment-level error on the earlier windows (mean WAPE)",
+            "errors": errors,
+            "chosen": chosen,
+        },
         "as_of": str(as_of.date()),
         "known_customers": len(summary),
         "parameter_draws": int(mean.shape[0] - 1),
         "calibration": {
-            "windows": used,
+            "windows": check.cutoffs,
             "shop_ratio": shop_ratio,
             "prior_purchase_days": RATIO_PRIOR_DAYS,
             "by_segment": {
                 str(g): {"predicted": float(p), "actual": float(a), "ratio": float(r)}
-                for g, p, a, r in zip(segments, predicted, actual, ratio, strict=True)
+                for g, p, a, r in zip(
+                    segments, check.predicted.sum(axis=0), check.actual.sum(axis=0), ratio, strict=True
+                )
             },
         },
         "newcomers_per_window": {str(g): float(v) for g, v in zip(segments, new_mean, strict=True)},
@@ -217,7 +286,7 @@ def segment_orders(
             for g, k, r, n in zip(segments, known_mean[0], ratio, new_mean, strict=True)
         },
     }
-    if not used:
+    if not check.cutoffs:
         report["calibration"]["note"] = "no earlier window could be fitted: ratio 1 (uncalibrated)"
     return SegmentOrders(segments=segments, mean=total_mean, variance=total_var, report=report)
 
