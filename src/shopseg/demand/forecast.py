@@ -9,7 +9,8 @@
    per purchase day and shares (shrunk toward the shop's); shop-level nodes (total, category,
    product) multiply the shop's purchase days by the shop's shares. Each base forecast has a
    variance: the spread of purchase days (within a parameter draw, and between draws), the
-   clumping of units within a purchase day, and the uncertainty of the share itself;
+   clumping of units within a purchase day, the uncertainty of the share itself, and the
+   model's misfit measured on the earlier windows;
 3. a seasonal index for the window (:mod:`~shopseg.demand.seasonality`; 1 when the history
    shows no significant season);
 4. reconciliation (:func:`~shopseg.demand.hierarchy.reconcile_wls`, MinT with the base
@@ -70,7 +71,8 @@ def node_moments(
     Units of a node = sum over the segment's N purchase days of X (units of the node in one
     purchase day; mean a, E[X^2] ~ a * dispersion). For each parameter draw d:
     var = E[N] var(X) + var(N) a^2; then the variance between draws' means is added, and
-    the share's estimation variance E[N]^2 * a * dispersion / (history purchase days).
+    the share's estimation variance E[N]^2 * a * dispersion / (history purchase days) and
+    the model's misfit (level_error * E[N] * a)^2, independent between segments.
     ``summed``: add the segments up (shop-level nodes) -> (J,); else (G * J,).
     """
     mean_n, var_n = orders.mean[:, :, None], orders.variance[:, :, None]
@@ -79,6 +81,7 @@ def node_moments(
     means = mean_n * a
     within = mean_n * per_day_var + var_n * a**2
     share = orders.point[:, None] ** 2 * per_day * dispersion[:, None] / np.maximum(days, 1.0)[:, None]
+    share = share + (orders.level_error * orders.point[:, None] * per_day) ** 2  # the model's misfit
     if summed:
         means, within, share = means.sum(axis=1), within.sum(axis=1), share.sum(axis=0)
     else:

@@ -55,12 +55,15 @@ class SegmentOrders:
 
     ``mean[d, g]`` / ``variance[d, g]``: known customers' calibrated expected purchase days
     and the variance of that count for parameter draw d (row 0: the point estimate), plus the
-    newcomers' mean and variance (the same in every row). ``report``: JSON-ready facts.
+    newcomers' mean and variance (the same in every row). ``level_error``: the relative
+    standard error of a segment's total that the model's misfit adds
+    (:meth:`WindowCheck.level_error`). ``report``: JSON-ready facts.
     """
 
     segments: np.ndarray
     mean: np.ndarray
     variance: np.ndarray
+    level_error: float = 0.0
     report: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -167,6 +170,23 @@ class WindowCheck:
             if total > 0:
                 errors.append(float(np.abs(ratio * self.predicted[w] - self.actual[w]).sum() / total))
         return float(np.mean(errors)) if errors else None
+
+    def level_error(self) -> float:
+        """Relative standard error of a calibrated segment total beyond counting noise (0 without windows).
+
+        Over the same rolling windows: c^2 = sum((actual - f)^2 - f) / sum(f^2) with f the
+        calibrated forecast of a segment's purchase days, i.e. the squared error left once a
+        Poisson count's own spread (f) is taken out, relative to the forecast. It is the model's
+        misfit that the per-customer distributions do not carry, and widens the intervals of
+        every node in proportion to its segments' totals.
+        """
+        excess, scale = 0.0, 0.0
+        for w in range(len(self.cutoffs) - 1):
+            ratio, _ = calibration_ratios(self.actual[w + 1 :].sum(axis=0), self.predicted[w + 1 :].sum(axis=0))
+            forecast = ratio * self.predicted[w]
+            excess += float(((self.actual[w] - forecast) ** 2 - forecast).sum())
+            scale += float((forecast**2).sum())
+        return float(np.sqrt(max(excess, 0.0) / scale)) if scale > 0 else 0.0
 
 
 def window_check(
@@ -288,7 +308,9 @@ def segment_orders(
     }
     if not check.cutoffs:
         report["calibration"]["note"] = "no earlier window could be fitted: ratio 1 (uncalibrated)"
-    return SegmentOrders(segments=segments, mean=total_mean, variance=total_var, report=report)
+    level_error = check.level_error()
+    report["calibration"]["level_error"] = level_error
+    return SegmentOrders(segments=segments, mean=total_mean, variance=total_var, level_error=level_error, report=report)
 
 
 def calibration_ratios(actual: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, float | None]:
