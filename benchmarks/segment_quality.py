@@ -1,26 +1,30 @@
 """Segment quality with and without text, on generated shops with planted segments.
 
-    python benchmarks/segment_quality.py [--quick] [--sizes 5000 50000] [--seeds 0 1 2]
+    python benchmarks/segment_quality.py [--quick] [--sizes 5000 50000] [--seeds 0 1 2] [--demo-tables]
 
 Each shop comes from :func:`shopseg.generate.generate_shop` and is given to shopseg the way
 a shop without a catalogue would be: ``orders.csv`` with a ``description`` on every line
 (the product's title; no product table, no categories, no customer table, no events) and
-``reviews.csv``, read with :func:`shopseg.load_shop`. Adjusted Rand index (ARI) against the
-planted segments, K = the number of planted segments for every method:
+``reviews.csv``, read with :func:`shopseg.load_shop`. ``--demo-tables`` gives it all five
+tables instead, as ``shopseg demo`` does (products with categories and descriptions,
+customers, events). Adjusted Rand index (ARI) against the planted segments, K = the number of
+planted segments for every method:
 
 (a) ``baseline``  -- the seeds' method: StandardScaler on recency, frequency, monetary total
     and mean, PCA(2), K-Means;
 (b) ``behaviour`` -- :class:`shopseg.Segmenter` as it is (behaviour features only);
 (c) ``text``      -- text vectors only (taste + voice) through :func:`shopseg.represent.fuse`;
-(d) ``fused``     -- behaviour matrix of (b) + text vectors, fused, K-Means;
-(d') ``fused pca`` -- (d) with PCA instead of the autoencoder (the fallback without torch);
+(d) ``fused``     -- behaviour matrix of (b) + text vectors, fused as the pipeline fuses them
+    (one block per feature group, PCA), K-Means;
+(d') ``fused autoencoder`` -- (d) with the other reducer (``--reducer`` picks the first);
 (d'') ``fused-fast`` -- (d) with the ``fast`` static encoder.
 
 ``taste ARI`` is the ARI among the customers of the taste-only planted segments (outdoor,
 beauty, home cooks: identical behaviour by construction), i.e. whether a method tells them
 apart. Mean and spread (standard deviation) over the seeds. ``--auto-k`` also reports (d)
-with K chosen by silhouette. Embeddings go through a DuckDB cache (``--cache``), so a
-re-run embeds nothing; ``--no-cache`` measures cold embedding.
+with K chosen as the pipeline chooses it (``AutoKMeans``' default rule) and the K it chose.
+Embeddings go through a DuckDB cache (``--cache``), so a re-run embeds nothing; ``--no-cache``
+measures cold embedding.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from shopseg import Segmenter, load_shop
 from shopseg import schema as s
 from shopseg.cluster import AutoKMeans
 from shopseg.embed import EmbeddingCache, cache_folder, customer_text_vectors, get_encoder
-from shopseg.generate import PLANTED_SEGMENTS, generate_shop
+from shopseg.generate import PLANTED_SEGMENTS, generate_shop, write_shop
 from shopseg.represent import Fuser
 
 console = Console(width=140)
@@ -83,11 +87,20 @@ def cluster(vectors: np.ndarray, seed: int, k: int | None = K) -> np.ndarray:
     return AutoKMeans(k=k, random_state=seed).fit(vectors).labels_
 
 
+def shop_as_demo(n_customers: int, seed: int, folder: Path):
+    """Generate a shop and read all five tables back, as ``shopseg demo`` does; also the truth."""
+    generated = generate_shop(n_customers, seed)
+    paths = write_shop(generated, folder)
+    shop = load_shop(**{role: paths[role] for role in ("orders", "customers", "products", "reviews", "events")})
+    return shop, generated.truth.set_index(s.CUSTOMER_ID)["segment"]
+
+
 def run_one(n: int, seed: int, args: argparse.Namespace, cache: EmbeddingCache | None) -> dict[str, object]:
     """Every method on one generated shop: {method: (ari, taste ari)} plus timings and reports."""
     result: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        shop, truth_by_id = shop_without_catalogue(n, seed, Path(tmp))
+        read = shop_as_demo if args.demo_tables else shop_without_catalogue
+        shop, truth_by_id = read(n, seed, Path(tmp))
     started = time.perf_counter()
     segmenter = Segmenter(k=K, random_state=seed, value=False, use_text=False).fit(shop)
     result["seconds behaviour"] = time.perf_counter() - started
@@ -95,6 +108,7 @@ def run_one(n: int, seed: int, args: argparse.Namespace, cache: EmbeddingCache |
     ids = frame.index
     truth = truth_by_id.reindex(ids).to_numpy()
     behaviour = segmenter.scaler_.transform(frame)
+    layout = {name: len(columns) for name, columns in segmenter.scaler_.block_columns_.items()}
     result["baseline"] = scores(truth, baseline(frame, seed))
     result["behaviour"] = scores(truth, segmenter.labels_)
 
@@ -112,6 +126,7 @@ def run_one(n: int, seed: int, args: argparse.Namespace, cache: EmbeddingCache |
             "weights": args.weights,
             "standardise": not args.no_standardise,
             "shrinkage": args.shrinkage,
+            "feature_blocks": layout,
         }
         if not label:
             vectors = Fuser(**options).fit_transform(None, text.blocks, text.evidence)
@@ -122,10 +137,13 @@ def run_one(n: int, seed: int, args: argparse.Namespace, cache: EmbeddingCache |
         result[f"seconds fuse{label}"] = time.perf_counter() - started
         result[f"fused{label}"] = scores(truth, cluster(vectors, seed))
         if args.auto_k and not label:
-            result["fused auto-k"] = scores(truth, cluster(vectors, seed, k=None))
-        if not label and args.reducer != "pca":  # the learned reduction against its PCA fallback
-            pca = Fuser(**{**options, "reducer": "pca"}).fit_transform(behaviour, text.blocks, text.evidence)
-            result["fused pca"] = scores(truth, cluster(pca, seed))
+            automatic = AutoKMeans(k=None, random_state=seed).fit(vectors)
+            result["fused auto-k"] = scores(truth, automatic.labels_)
+            result["auto k"] = automatic.n_clusters_
+        if not label:  # the other reducer, for comparison
+            other = "autoencoder" if args.reducer == "pca" else "pca"
+            vectors = Fuser(**{**options, "reducer": other}).fit_transform(behaviour, text.blocks, text.evidence)
+            result[f"fused {other}"] = scores(truth, cluster(vectors, seed))
     return result
 
 
@@ -154,11 +172,12 @@ def main() -> None:
     parser.add_argument("--encoder", default="minilm-int8")
     parser.add_argument("--fast-encoder", default=None, help="default 'fast' ('' skips it; --quick skips it too)")
     parser.add_argument("--dim", type=int, default=16)
-    parser.add_argument("--reducer", default="autoencoder")
+    parser.add_argument("--reducer", default="pca", choices=["pca", "autoencoder"])
     parser.add_argument("--shrinkage", type=float, default=2.0)
     parser.add_argument("--no-standardise", action="store_true")
     parser.add_argument("--weight", action="append", default=[], help="BLOCK=WEIGHT, e.g. taste=1.5 (repeatable)")
     parser.add_argument("--auto-k", action="store_true")
+    parser.add_argument("--demo-tables", action="store_true", help="all five tables, as shopseg demo reads them")
     parser.add_argument("--cache", default=str(cache_folder() / "benchmark-embeddings.duckdb"))
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args()
@@ -176,7 +195,8 @@ def main() -> None:
             run = run_one(n, seed, args, cache)
             results[n].append(run)
             cells = ", ".join(f"{m} {v[0]:.3f}/{v[1]:.3f}" for m, v in run.items() if isinstance(v, tuple))
-            console.print(f"n={n:,} seed={seed}: {cells}  ({time.perf_counter() - started:.0f} s)")
+            chosen = f", auto k {run['auto k']}" if "auto k" in run else ""
+            console.print(f"n={n:,} seed={seed}: {cells}{chosen}  ({time.perf_counter() - started:.0f} s)")
             for key in ("report", "report-fast"):
                 if key in run:
                     sources = run[key]["sources"]
@@ -189,6 +209,9 @@ def main() -> None:
                         )
                     )
     console.print(summary_table(results, args.seeds))
+    for n, runs in results.items():
+        if "auto k" in runs[0]:
+            console.print(f"{n:,} customers: automatic k per seed {[run['auto k'] for run in runs]}")
     timing = Table(title="seconds per shop (mean)")
     timing.add_column("size")
     keys = sorted({k for runs in results.values() for run in runs for k in run if k.startswith("seconds")})
@@ -198,6 +221,7 @@ def main() -> None:
         timing.add_row(f"{n:,}", *(f"{np.mean([run.get(k, np.nan) for run in runs]):.1f}" for k in keys))
     console.print(timing)
     console.print(
+        f"{'all five tables (as shopseg demo)' if args.demo_tables else 'orders with descriptions + reviews'}; "
         f"encoder {args.encoder}, fast {args.fast_encoder or '-'}, dim {args.dim}, reducer {args.reducer}, "
         f"weights {args.weights or 'default'}, shrinkage {args.shrinkage}, standardise {not args.no_standardise}"
     )

@@ -357,3 +357,54 @@ def test_generate_with_an_unknown_format_exits_2(cli: Cli, tmp_path: Path) -> No
     assert code == 2
     assert "--format must be one of csv, parquet" in err
     assert not (tmp_path / "shop").exists()
+
+
+def test_segment_shows_the_choice_of_k_and_every_merge(cli: Cli, tmp_path: Path) -> None:
+    from shopseg.generate import generate_shop, write_shop
+
+    paths = write_shop(generate_shop(600, seed=4), tmp_path / "shop")
+    run = tmp_path / "run"
+    code, stdout, err = cli(
+        "segment", "--orders", paths["orders"], "--no-text", "--no-recommend", "--no-value",
+        "--stability-refits", "0", "--min-segment-size", "60", "--out", run,
+    )  # fmt: skip
+    assert code == 0, err
+    model = json.loads((run / "run.json").read_text())["model"]
+    # Every candidate k with its scores, exactly one chosen: the k the clusterer kept.
+    assert [c["k"] for c in model["candidates"]] == list(range(3, 11))
+    assert [c["k"] for c in model["candidates"] if c["chosen"]] == [model["k_chosen"]]
+    assert all(c["silhouette"] is not None and c["silhouette_se"] > 0 for c in model["candidates"])
+    assert "one standard error" in model["selection"] and model["why"].startswith(f"k = {model['k_chosen']}:")
+    assert "Choosing k" in stdout and "← chosen" in stdout and "Why:" in stdout
+    # A merge under --min-segment-size is on screen and in run.json, with its size and reason.
+    assert model["merges"], "expected a segment under 60 customers on this shop"
+    for merge in model["merges"]:
+        assert merge["size"] < 60 and "--min-segment-size 60" in merge["reason"] and merge["into_name"]
+    flat = " ".join(stdout.split())
+    assert flat.count("Merged: found segment") == len(model["merges"])
+    assert model["segments_published"] == model["k_chosen"] - len(model["merges"])
+    assert f"{model['k_chosen']} segments found, {model['segments_published']} published" in flat
+
+
+def test_segment_with_a_fixed_k_says_so(cli: Cli, good_orders: Path, tmp_path: Path) -> None:
+    code, stdout, err = cli("segment", "--orders", good_orders, "--k", "2", "--no-value", "--out", tmp_path / "run")
+    assert code == 0, err
+    model = json.loads((tmp_path / "run" / "run.json").read_text())["model"]
+    assert model["candidates"] == [] and model["why"] == "k = 2: fixed by --k 2."
+    assert "Choosing k" not in stdout and "fixed by --k 2" in stdout
+
+
+@pytest.mark.slow
+def test_demo_prints_its_agreement_with_the_planted_segments(cli: Cli, tmp_path: Path) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    out = tmp_path / "demo"
+    code, stdout, err = cli("demo", "--customers", "300", "--seed", "1", "--out", out)
+    assert code == 0, err
+    segments = pd.read_parquet(out / "run" / "segments.parquet")
+    truth = pd.read_csv(out / "data" / "truth.csv", dtype={"customer_id": str})
+    merged = segments.merge(truth, on="customer_id")
+    expected = adjusted_rand_score(merged["segment"], merged["segment_id"])
+    flat = " ".join(stdout.split())
+    assert f"adjusted Rand index {expected:.3f} over 300 customers" in flat
+    assert "Choosing k" in flat and "vip_loyal" in flat

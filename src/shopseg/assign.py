@@ -55,7 +55,7 @@ def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | 
     model = segmenter if segmenter is not None else Segmenter.load(run_dir)
     reference, priors = model.feature_context_
     features = build_features(
-        shop, reference if reference is not None else saved_reference_ts(run_dir), priors=priors
+        shop, reference if reference is not None else saved_reference_ts(run_dir), priors=priors, test_habits=False
     ).frame
     if features.empty:
         raise ShopsegError("No customers to assign: the new files have no customer with an order or a record.")

@@ -82,8 +82,9 @@ class Segmenter:
     Text: ``use_text`` (default on) embeds product texts and reviews with ``text_model``
     (default: the int8 MiniLM; see :mod:`shopseg.embed.registry`) through the embedding cache
     at ``embedding_cache`` (default: the user's cache) and fuses them with the behaviour
-    features into ``embed_dim`` dimensions (:class:`~shopseg.represent.Fuser`, block weights
-    ``text_weights``). Without text in the data, or without the default model installed,
+    features into ``embed_dim`` dimensions (:class:`~shopseg.represent.Fuser`, one block per
+    feature group, block weights ``text_weights``, reduction ``reducer``: "pca" or
+    "autoencoder"). Without text in the data, or without the default model installed,
     segmentation runs on behaviour alone and ``text_.report`` says why.
     """
 
@@ -103,6 +104,7 @@ class Segmenter:
     use_text: bool = True
     text_model: str | None = None
     embed_dim: int = 16
+    reducer: str = "pca"
     text_weights: dict[str, float] | None = None
     embedding_cache: str | Path | None = None
     sub_segments: bool = False
@@ -117,6 +119,8 @@ class Segmenter:
     labels_: np.ndarray | None = field(default=None, repr=False)
     profiles_: list[SegmentProfile] = field(default_factory=list, repr=False)
     segment_map_: dict[int, int] = field(default_factory=dict, repr=False)
+    #: Segments folded into larger ones (``merge_small_segments``): raw id, size, into, distance, reason.
+    merges_: list[dict[str, object]] = field(default_factory=list, repr=False)
     notes_: list[str] = field(default_factory=list, repr=False)
     naming_report_: dict[str, object] = field(default_factory=dict, repr=False)
     value_: ValueResult | None = field(default=None, repr=False)
@@ -169,7 +173,8 @@ class Segmenter:
             self.clusterer_ = ALGORITHMS[self.algorithm](**params).fit(matrix)
             raw = np.asarray(self.clusterer_.labels_)
             kept = raw >= 0
-            self.segment_map_, self.notes_ = merge_small_segments(matrix[kept], raw[kept], self.min_segment_size)
+            merged = merge_small_segments(matrix[kept], raw[kept], self.min_segment_size)
+            self.segment_map_, self.merges_, self.notes_ = merged.mapping, merged.merges, merged.notes
             self.labels_ = self._map(raw)
         if self.stability_refits > 0 and len(matrix) >= 50:
             with self._step("stability"):
@@ -222,7 +227,14 @@ class Segmenter:
         if vectors is None:
             return behaviour
         with self._step("fuse"):
-            self.fuser_ = Fuser(dim=self.embed_dim, weights=self.text_weights, random_state=self.random_state)
+            layout = {name: len(columns) for name, columns in self.scaler_.block_columns_.items()}
+            self.fuser_ = Fuser(
+                dim=self.embed_dim,
+                weights=self.text_weights,
+                reducer=self.reducer,
+                random_state=self.random_state,
+                feature_blocks=layout,
+            )
             fused = self.fuser_.fit_transform(behaviour, vectors.blocks, vectors.evidence)
         self.text_encoder_ = self.text_.encoder_name
         self.text_model_id_ = str(vectors.report["model_id"])
@@ -359,7 +371,7 @@ class Segmenter:
     def features_for(self, shop: Shop) -> pd.DataFrame:
         """Features of ``shop``'s customers as of the model's reference time, with its share priors."""
         reference, priors = self.feature_context_
-        return build_features(shop, reference_ts=reference, priors=priors).frame
+        return build_features(shop, reference_ts=reference, priors=priors, test_habits=False).frame
 
     def predict(self, data: Shop | pd.DataFrame, shop: Shop | None = None) -> pd.Series:
         """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit.
@@ -427,6 +439,7 @@ class Segmenter:
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
             "segment_map": {str(k): v for k, v in self.segment_map_.items()},
             "feature_priors": self.features_.priors,
+            "habit_selection": habits.as_dict() if (habits := self.features_.habit_selection) is not None else None,
             "text": (
                 {"encoder": self.text_encoder_, "model_id": self.text_model_id_, "fusion": FUSION_FOLDER}
                 if self.fuser_ is not None

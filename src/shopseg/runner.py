@@ -17,6 +17,7 @@ import pandas as pd
 
 from shopseg import __version__
 from shopseg import schema as s
+from shopseg.cluster import selection_summary
 from shopseg.cluster.requirements import check_customer_count, check_k
 from shopseg.embed.customer_vectors import TextProgress
 from shopseg.errors import ShopsegError
@@ -81,6 +82,7 @@ def _refit_on_calibration(shop: Shop, segmenter: Segmenter, calibration: pd.Data
         use_text=segmenter.use_text,
         text_model=segmenter.text_model,
         embed_dim=segmenter.embed_dim,
+        reducer=segmenter.reducer,
         text_weights=segmenter.text_weights,
         embedding_cache=segmenter.embedding_cache,
         value=False,
@@ -165,6 +167,12 @@ def recommend_record(record: dict[str, object], result: RecommendationResult | N
     record["notes"] = [*record.get("notes", []), *(f"recommend: {n}" for n in notes)]
 
 
+def merge_record(segmenter: Segmenter) -> list[dict[str, object]]:
+    """The segments folded into larger ones, each with the name of the segment it joined."""
+    names = segmenter.segment_names_
+    return [{**merge, "into_name": names.get(int(merge["into"]), "")} for merge in segmenter.merges_]
+
+
 def run_record(
     shop: Shop, segmenter: Segmenter, config: dict[str, object], timings: dict[str, float]
 ) -> dict[str, object]:
@@ -184,6 +192,7 @@ def run_record(
             "all": list(segmenter.features_.frame.columns),
             "segmentation": segmenter.scaler_.columns_,
             "groups": segmenter.features_.groups,
+            "habit_selection": habits.as_dict() if (habits := segmenter.features_.habit_selection) else None,
         },
         "model": {
             "algorithm": segmenter.algorithm,
@@ -193,6 +202,9 @@ def run_record(
             "criterion": clusterer.criterion_,
             "silhouette_by_k": clusterer.scores_ if clusterer.criterion_ in (None, "silhouette") else {},
             "scores_by_k": clusterer.scores_,
+            **selection_summary(clusterer, segmenter.k),
+            "merges": merge_record(segmenter),
+            "segments_published": len(segmenter.profiles_),
             "engine": getattr(clusterer, "engine_", None),
             "map": segmenter.map_method if segmenter.map_ is not None else None,
         },
@@ -314,6 +326,7 @@ def segment_shop(
     use_text: bool = True,
     text_model: str | None = None,
     embed_dim: int = 16,
+    reducer: str = "pca",
     embedding_cache: str | Path | None = None,
     on_text_progress: TextProgress | None = None,
     sub_segments: bool = False,
@@ -348,6 +361,7 @@ def segment_shop(
         use_text=use_text,
         text_model=text_model,
         embed_dim=embed_dim,
+        reducer=reducer,
         embedding_cache=embedding_cache,
         on_step=on_step,
         on_text_progress=on_text_progress,
@@ -368,6 +382,7 @@ def segment_shop(
         "text": use_text,
         "text_model": text_model,
         "embed_dim": embed_dim,
+        "reducer": reducer,
         "sub_segments": sub_segments,
         "recommender": recommender,
         "recommend_n": recommend_n,

@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 from sklearn.cluster import KMeans
 
-from shopseg.cluster.selection import CRITERIA, Trial, choose_k, describe_rule, inertia, partition_scores, select_k
+from shopseg.cluster.selection import (
+    CRITERIA,
+    SILHOUETTE_SE,
+    Trial,
+    choose_k,
+    describe_rule,
+    inertia,
+    partition_scores,
+    select_k,
+)
 from shopseg.errors import ShopsegError
 
 MakeBlobs = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -27,6 +36,20 @@ def test_silhouette_rule_takes_the_smallest_k_within_tolerance() -> None:
     assert choose_k(scores, "silhouette", tolerance=0.0) == 6  # plain maximum
     assert choose_k(scores, "silhouette", tolerance=0.03) == 5  # 0.158 >= 0.97 * 0.160
     assert choose_k(scores, "silhouette", tolerance=0.07) == 4
+
+
+def test_default_silhouette_rule_is_one_standard_error_of_the_best() -> None:
+    scores = table(silhouette=[0.10, 0.150, 0.158, 0.160, 0.120])
+    scores[SILHOUETTE_SE] = [0.003, 0.003, 0.003, 0.003, 0.003]
+    assert choose_k(scores) == 5  # 0.158 >= 0.160 - 0.003; 0.150 is not
+    scores[SILHOUETTE_SE] = [0.003, 0.003, 0.003, 0.001, 0.003]
+    assert choose_k(scores) == 6  # the best k's own standard error decides: 0.158 < 0.159
+    assert "one standard error" in describe_rule("silhouette", "1se")
+    # Without a standard error in the table (an older table), 3% of the best instead.
+    assert choose_k(scores.drop(columns=[SILHOUETTE_SE])) == 5
+    assert "3%" in describe_rule("davies_bouldin", "1se")
+    with pytest.raises(ShopsegError, match="Unknown tolerance"):
+        choose_k(scores, tolerance="2se")
 
 
 def test_other_criteria() -> None:
@@ -75,7 +98,8 @@ def test_select_k_builds_one_row_per_k_on_a_sample(make_blobs: MakeBlobs) -> Non
 
     selection, rows = select_k(matrix, trial, [2, 3, 4, 5, 6], sample_size=200, silhouette_size=100)
     assert seen_rows == [200] * 5 and len(rows) == 200 and np.all(np.diff(rows) > 0)
-    assert list(selection.table.columns) == ["k", *CRITERIA, "chosen"]
+    assert list(selection.table.columns) == ["k", *CRITERIA, SILHOUETTE_SE, "chosen"]
+    assert (selection.table[SILHOUETTE_SE] > 0).all()
     assert selection.k == 4 and selection.table["chosen"].sum() == 1
     assert selection.table["bic"].isna().all()
     assert set(selection.scores()) == {2, 3, 4, 5, 6}

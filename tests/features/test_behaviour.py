@@ -47,6 +47,12 @@ def test_rfm_rhythm_baskets_returns() -> None:
     assert a["return_rate"] == pytest.approx(1 / 5)
     assert a["return_value"] == pytest.approx(30.0)
     assert b["frequency"] == 1 and b["interpurchase_mean"] == 0 and b["return_rate"] == 0
+    # Recency in the customer's own rhythm: a's span of 30 days over 2 gaps, plus one gap at the
+    # shop's mean gap (all gaps of all customers: 30 days / 2 = 15); b has no gap: the shop's.
+    assert a["recency_gaps"] == pytest.approx(a["recency_days"] / ((30 + 1 * 15) / (2 + 1)))
+    assert b["recency_gaps"] == pytest.approx(b["recency_days"] / 15)
+    with_priors = behaviour_features(ORDERS, REFERENCE, share_priors={"interpurchase_mean": 5.0})
+    assert with_priors.loc["b", "recency_gaps"] == pytest.approx(b["recency_days"] / 5)  # a fitted model's gap
     # Habit shares are shrunk towards the shop's share (SHARE_PRIOR_ORDERS = 2 pseudo-orders).
     # Shop: 4 purchase orders, 1 on a weekend, 2 in the morning, 1 in the evening, 3 in January.
     assert b["weekend_share"] == pytest.approx((1 + 2 * 0.25) / (1 + 2))

@@ -69,9 +69,15 @@ def test_no_segment_below_the_minimum_size_is_published(shop_files: dict[str, Pa
 def test_merge_small_segments_maps_to_nearest_large_segment() -> None:
     matrix = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [10.2], [10.3], [9.0]])
     labels = np.array([0, 0, 0, 1, 1, 1, 1, 2])
-    mapping, notes = merge_small_segments(matrix, labels, min_size=2)
-    assert mapping == {1: 0, 2: 0, 0: 1}  # segment 2 (one customer at 9.0) joins segment 1; ids by size
-    assert notes
+    merged = merge_small_segments(matrix, labels, min_size=2)
+    assert merged.mapping == {1: 0, 2: 0, 0: 1}  # segment 2 (one customer at 9.0) joins segment 1; ids by size
+    reason = "fewer than 2 customers (--min-segment-size 2)"
+    assert merged.merges == [{"segment": 2, "size": 1, "into": 0, "distance": 1.15, "reason": reason}]
+    assert merged.notes == [
+        "found segment 2 (1 customers) merged into segment 0, the nearest larger one: "
+        "fewer than 2 customers (--min-segment-size 2)"
+    ]
+    assert merge_small_segments(matrix, labels, min_size=1).merges == []
 
 
 def test_laplace_noise_changes_aggregates_and_withholds_ids() -> None:

@@ -70,8 +70,8 @@ def test_fusion_is_deterministic_and_round_trips(reducer, tmp_path):
 def test_a_different_seed_gives_a_different_autoencoder():
     pytest.importorskip("torch")
     behaviour, text, evidence, _ = synthetic()
-    one = Fuser(dim=4, epochs=3, random_state=0).fit_transform(behaviour, text, evidence)
-    two = Fuser(dim=4, epochs=3, random_state=1).fit_transform(behaviour, text, evidence)
+    one = Fuser(dim=4, reducer="autoencoder", epochs=3, random_state=0).fit_transform(behaviour, text, evidence)
+    two = Fuser(dim=4, reducer="autoencoder", epochs=3, random_state=1).fit_transform(behaviour, text, evidence)
     assert not np.allclose(one, two)
 
 
@@ -81,18 +81,50 @@ def test_fused_representation_finds_behaviour_and_taste_groups():
 
     behaviour, text, evidence, truth = synthetic()
     epochs = []
-    fused = fuse(behaviour, text, evidence=evidence, dim=4, on_epoch=lambda e, n, loss: epochs.append((e, n, loss)))
+    fused = fuse(
+        behaviour,
+        text,
+        evidence=evidence,
+        dim=4,
+        reducer="autoencoder",
+        on_epoch=lambda e, n, loss: epochs.append((e, n, loss)),
+    )
     labels = KMeans(4, n_init=10, random_state=0).fit_predict(fused.vectors[:-20])
     assert adjusted_rand_score(truth[:-20], labels) > 0.95
     assert [e for e, *_ in epochs] == list(range(1, fused.model.epochs + 1))
     assert fused.report["reducer"] == "autoencoder" and fused.report["dim"] == 4
+    default = fuse(behaviour, text, evidence=evidence, dim=4)  # PCA by default
+    assert default.report["reducer"] == "pca"
+    labels = KMeans(4, n_init=10, random_state=0).fit_predict(default.vectors[:-20])
+    assert adjusted_rand_score(truth[:-20], labels) > 0.95
 
 
 def test_pca_fallback_without_torch(monkeypatch):
     monkeypatch.setattr(fusion_module, "torch_available", lambda: False)
     behaviour, text, evidence, _ = synthetic()
-    model = Fuser(dim=3).fit(behaviour, text, evidence)
+    model = Fuser(dim=3, reducer="autoencoder").fit(behaviour, text, evidence)
     assert model.reducer_used_ == "pca" and "PyTorch is not installed" in model.report_["notes"][0]
+
+
+def test_feature_groups_are_blocks_of_their_own_and_keep_their_weights(tmp_path):
+    pytest.importorskip("safetensors")
+    behaviour, text, evidence, _ = synthetic()
+    layout = {"behaviour": 4, "habits": 1, "taste": 1}  # the feature group "taste" is fused as "categories"
+    weights = {"behaviour": 2.0, "habits": 0.5, "categories": 0.0}
+    fuser = Fuser(dim=4, weights=weights, feature_blocks=layout, reducer="none").fit(behaviour, text, evidence)
+    assert fuser.normaliser_.blocks_ == ["behaviour", "habits", "categories", "taste"]
+    assert not any(fuser.normaliser_.text_[name] for name in ("behaviour", "habits", "categories"))
+    matrix = fuser.transform(behaviour, text, evidence)
+    share = {n: np.sqrt((matrix[:, c] ** 2).sum(axis=1).mean()) for n, c in fuser.normaliser_.block_slices().items()}
+    # Each group's share of distance is its own weight, although every column is z-scored first.
+    assert share["behaviour"] == pytest.approx(2.0) and share["habits"] == pytest.approx(0.5)
+    assert share["categories"] == pytest.approx(0.0) and share["taste"] == pytest.approx(1.5)
+    fuser.save(tmp_path / "fusion")
+    loaded = Fuser.load(tmp_path / "fusion")
+    assert loaded.feature_blocks == layout
+    np.testing.assert_allclose(loaded.transform(behaviour, text, evidence), matrix, atol=1e-12)
+    with pytest.raises(ShopsegError, match="add up to 6"):
+        fuser.transform(behaviour[:, :5], text, evidence)
 
 
 def test_behaviour_only_and_text_only():

@@ -22,10 +22,13 @@ from shopseg.cli.display import (
     StepProgress,
     console,
     errors,
+    k_choice_lines,
+    k_choice_table,
     reading_notes,
     recommend_summary,
     rows_table,
     segments_table,
+    truth_table,
     validity_table,
 )
 from shopseg.cli.serve_command import serve
@@ -35,6 +38,9 @@ from shopseg.cluster.requirements import check_k
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
 from shopseg.recommend import DEFAULT_RECOMMENDER, RECOMMENDERS
+from shopseg.represent.reducers import REDUCERS as _REDUCER_CLASSES
+
+REDUCERS = sorted(_REDUCER_CLASSES, key=lambda name: name != "pca")
 
 app = typer.Typer(
     name="shopseg",
@@ -226,6 +232,14 @@ def segment(
     embed_dim: Annotated[
         int, typer.Option("--embed-dim", min=2, max=256, help="Dimensions of the fused behaviour + text vector.")
     ] = 16,
+    reducer: Annotated[
+        str,
+        typer.Option(
+            "--reducer",
+            help="How behaviour and text are reduced to --embed-dim dimensions: pca (default; the best measured, "
+            "docs/segment_quality.md) or autoencoder (needs torch).",
+        ),
+    ] = "pca",
     embedding_cache: Annotated[
         Path | None,
         typer.Option(
@@ -321,6 +335,7 @@ def segment(
             use_text=not no_text and bool(settings.get("text", True)),
             text_model=text_model or settings.get("text_model"),
             embed_dim=int(settings.get("embed_dim", embed_dim)) if embed_dim == 16 else embed_dim,
+            reducer=_reducer(reducer, settings),
             embedding_cache=embedding_cache,
             on_text_progress=progress.text,
             sub_segments=sub_segments,
@@ -328,6 +343,7 @@ def segment(
             recommend_n=_recommend_n(recommend_n, settings),
         )
     console.print(rows_table(result.shop))
+    _print_k_choice(result.record)
     console.print(segments_table(result.record))
     validity = result.record.get("value", {}).get("predictive_validity")
     if isinstance(validity, list):
@@ -363,6 +379,15 @@ def segment(
         )
 
 
+def _print_k_choice(record: dict[str, object]) -> None:
+    """The automatic choice of k (candidates, rule, why) and every merge, before the segments."""
+    table = k_choice_table(record)
+    if table is not None:
+        console.print(table)
+    for line in k_choice_lines(record):
+        console.print(line)
+
+
 def _key_values(items: list[str] | None) -> dict[str, str]:
     """KEY=VALUE options as a dict; a clear error for anything else."""
     pairs = {}
@@ -390,6 +415,12 @@ def _recommend_n(flag: int | None, settings: dict[str, object]) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"recommend_n must be a positive whole number of products, got {value!r}.")
     return value
+
+
+def _reducer(flag: str, settings: dict[str, object]) -> str:
+    """--reducer, else the config's ``reducer``, else pca (the flag's default)."""
+    value = flag if flag != "pca" else str(settings.get("reducer", flag))
+    return _choice("--reducer", value, REDUCERS)
 
 
 def _choice(flag: str, value: str, allowed: list[str]) -> str:
@@ -574,8 +605,10 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Generate a synthetic shop and segment it: the whole pipeline in one command."""
+    import pandas as pd
+
     from shopseg.export.run_folder import check_writable, prepare_output
-    from shopseg.generate import generate_shop, write_shop
+    from shopseg.generate import agreement_with_truth, generate_shop, write_shop
     from shopseg.runner import run_segmentation
 
     data, run_dir = check_writable(out / "data"), prepare_output(out / "run")
@@ -593,7 +626,10 @@ def demo(
             seed=seed,
             on_step=progress,
         )
+    _print_k_choice(result.record)
     console.print(segments_table(result.record))
+    truth = pd.read_csv(paths["truth"], dtype={"customer_id": str})
+    console.print(truth_table(agreement_with_truth(result.segmenter.assignments(), truth)))
     console.print(recommend_summary(result.record))
     console.print(
         f"Outputs in [bold]{_escape(str(run_dir))}[/]; the generated shop is in {_escape(str(data))} "

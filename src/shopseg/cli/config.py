@@ -13,6 +13,7 @@ Example ``shopseg.toml``::
     text = true              # false: behaviour only (like --no-text)
     text_model = "minilm-int8"
     embed_dim = 16
+    reducer = "pca"          # or "autoencoder"
 
     [map.orders]
     customer_id = "Client"
@@ -33,7 +34,7 @@ from shopseg.schema import TABLES
 KNOWN_KEYS = {
     *TABLES,
     *("format", "date_format", "k", "seed", "out", "map", "recommender", "recommend_n"),
-    *("text", "text_model", "embed_dim"),
+    *("text", "text_model", "embed_dim", "reducer"),
 }
 
 

@@ -97,6 +97,72 @@ def segments_table(record: dict[str, object]) -> Table:
     return table
 
 
+#: Columns of the k-choice table on screen: (record key, header, format).
+_CHOICE_COLUMNS = (
+    ("silhouette", "silhouette", "{:.3f}"),
+    ("silhouette_se", "± s.e.", "{:.3f}"),
+    ("calinski_harabasz", "Calinski-Harabasz", "{:,.0f}"),
+    ("davies_bouldin", "Davies-Bouldin", "{:.2f}"),
+    ("bic", "BIC", "{:,.0f}"),
+)
+
+
+def k_choice_table(record: dict[str, object]) -> Table | None:
+    """The automatic choice of k: every candidate k with its scores, the chosen one marked; None if k was fixed."""
+    model = record.get("model") or {}
+    candidates = model.get("candidates") or []
+    if not candidates:
+        return None
+    shown = [column for column in _CHOICE_COLUMNS if any(c.get(column[0]) is not None for c in candidates)]
+    table = Table(title=f"Choosing k: {escape(str(model.get('selection', '')))}", title_justify="left")
+    table.add_column("k", justify="right")
+    for _, header, _ in shown:
+        table.add_column(header, justify="right")
+    table.add_column("")
+    for row in candidates:
+        cells = [fmt.format(row[key]) if row.get(key) is not None else "-" for key, _, fmt in shown]
+        style = "bold green" if row.get("chosen") else None
+        table.add_row(str(row["k"]), *cells, "← chosen" if row.get("chosen") else "", style=style)
+    return table
+
+
+def k_choice_lines(record: dict[str, object]) -> list[str]:
+    """Why this k, and every merge of a small segment, as lines for the console."""
+    model = record.get("model") or {}
+    lines = []
+    if model.get("why"):
+        lines.append(f"[bold]Why:[/] {escape(str(model['why']))}")
+    for merge in model.get("merges") or []:
+        lines.append(
+            f"[bold]Merged:[/] found segment {merge['segment']} ({merge['size']:,} customers) into segment "
+            f"{merge['into']} '{escape(str(merge.get('into_name', '')))}', the nearest larger one: "
+            f"{escape(str(merge['reason']))}."
+        )
+    published = model.get("segments_published")
+    if model.get("merges") and published is not None:
+        lines.append(f"{model.get('k_chosen')} segments found, {published} published after merging.")
+    return lines
+
+
+def truth_table(agreement: object) -> Table:
+    """Where each planted segment of a generated shop landed (a :class:`~shopseg.generate.TruthAgreement`)."""
+    table = Table(
+        title=f"Against the planted segments (truth.csv): adjusted Rand index {agreement.ari:.3f} "
+        f"over {agreement.customers:,} customers (1 = identical, 0 = chance)",
+        title_justify="left",
+    )
+    for column in ("planted segment", "customers", "mostly in segment", "share"):
+        table.add_column(column, justify="right" if column in ("customers", "share") else "left")
+    for row in agreement.table.itertuples(index=False):
+        table.add_row(
+            escape(str(row.planted)),
+            f"{row.customers:,}",
+            f"{row.segment_id}: {escape(str(row.segment_name))}",
+            f"{row.share:.0%}",
+        )
+    return table
+
+
 def validity_table(rows: list[dict[str, object]]) -> Table:
     """Eta squared of holdout spend and churn: segments vs RFM groupings of the same size."""
     table = Table(title="How well segments predict the holdout period (eta squared, higher is better)")

@@ -17,7 +17,7 @@ from shopseg.cluster.hierarchy import SubSegmenter
 from shopseg.cluster.kmeans import AutoKMeans
 from shopseg.cluster.persist import clusterer_from_dict, load_clusterer, load_document, save_clusterer, save_document
 from shopseg.cluster.scaling import BlockScaler, RobustLogScaler
-from shopseg.cluster.selection import KSelection, choose_k, select_k
+from shopseg.cluster.selection import KSelection, choose_k, select_k, selection_summary
 from shopseg.cluster.stability import StabilityReport, assess_stability
 from shopseg.cluster.ward import WardClusterer
 
@@ -55,4 +55,5 @@ __all__ = [
     "save_clusterer",
     "save_document",
     "select_k",
+    "selection_summary",
 ]

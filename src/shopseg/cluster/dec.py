@@ -64,7 +64,7 @@ class DECClusterer(BaseClusterer):
         tol: float = 0.001,
         fit_rows: int = 50_000,
         criterion: str = "silhouette",
-        tolerance: float = DEFAULT_TOLERANCE,
+        tolerance: float | str = DEFAULT_TOLERANCE,
     ) -> None:
         self.k = k
         self.k_range = k_range

@@ -46,7 +46,7 @@ class GaussianMixtureClusterer(BaseClusterer):
         covariance_type: str = "tied",
         n_init: int = 2,
         criterion: str = "bic",
-        tolerance: float = DEFAULT_TOLERANCE,
+        tolerance: float | str = DEFAULT_TOLERANCE,
         selection_rows: int = 20_000,
         silhouette_sample: int = 5000,
         reg_covar: float = 1e-4,

@@ -2,8 +2,8 @@
 
 ``k=None`` compares every k in ``k_range`` on a sample of at most ``selection_rows``
 customers (K-Means with ``n_init`` restarts per k) and chooses k by the rule of
-:mod:`shopseg.cluster.selection` (by default the smallest k whose silhouette is within 3% of
-the best). The final model is then fitted on all customers, started from the sample's
+:mod:`shopseg.cluster.selection` (by default the smallest k whose silhouette is within one
+standard error of the best). The final model is then fitted on all customers, started from the sample's
 centroids for the chosen k (one run instead of ``n_init``), with the engine
 :func:`~shopseg.cluster.kmeans_engines.choose_engine` picks for the size (``engine`` fixes
 it). ``k`` fixes the number of segments instead.
@@ -47,7 +47,7 @@ class AutoKMeans(BaseClusterer):
         n_init: int = 10,
         engine: str = "auto",
         criterion: str = "silhouette",
-        tolerance: float = DEFAULT_TOLERANCE,
+        tolerance: float | str = DEFAULT_TOLERANCE,
         selection_rows: int = 20_000,
         silhouette_sample: int = 5000,
         max_iter: int = 300,

@@ -30,7 +30,7 @@ class WardClusterer(BaseClusterer):
         random_state: int = 0,
         fit_rows: int = 10_000,
         criterion: str = "silhouette",
-        tolerance: float = DEFAULT_TOLERANCE,
+        tolerance: float | str = DEFAULT_TOLERANCE,
         silhouette_sample: int = 5000,
     ) -> None:
         self.k = k

@@ -4,7 +4,7 @@
 orders, events, reviews) plus ``truth``, the planted segment of every customer;
 ``write_shop`` writes them as CSV or Parquet files; ``write_shop_chunked`` does both block by
 block for shops of millions (Parquet streamed a row group per block). ``PLANTED_SEGMENTS``
-documents what was planted.
+documents what was planted; ``agreement_with_truth`` scores segments against ``truth``.
 """
 
 from shopseg.generate.shop import (
@@ -16,12 +16,15 @@ from shopseg.generate.shop import (
     write_shop,
     write_shop_chunked,
 )
+from shopseg.generate.truth import TruthAgreement, agreement_with_truth
 
 __all__ = [
     "FILE_FORMATS",
     "PLANTED_SEGMENTS",
     "GeneratedShop",
     "SegmentProfile",
+    "TruthAgreement",
+    "agreement_with_truth",
     "generate_shop",
     "write_shop",
     "write_shop_chunked",

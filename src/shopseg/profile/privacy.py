@@ -15,14 +15,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def merge_small_segments(matrix: np.ndarray, labels: np.ndarray, min_size: int) -> tuple[dict[int, int], list[str]]:
-    """A map {raw segment id: kept segment id} folding small segments into their nearest large one.
+@dataclass
+class SegmentMerges:
+    """What :func:`merge_small_segments` decided.
+
+    ``mapping``: {raw segment id: published segment id}; ``merges``: one dict per merged
+    segment (``segment``: raw id, ``size``, ``into``: published id, ``distance``: between the
+    two centres in the clustered space, ``reason``), for run.json and the screen; ``notes``:
+    the same in sentences.
+    """
+
+    mapping: dict[int, int]
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def merge_small_segments(matrix: np.ndarray, labels: np.ndarray, min_size: int) -> SegmentMerges:
+    """Fold segments under ``min_size`` customers into their nearest large one (see the module docstring).
 
     Kept segments are renumbered by size (0 = largest). When no segment reaches
     ``min_size`` all customers form one segment.
@@ -30,29 +46,48 @@ def merge_small_segments(matrix: np.ndarray, labels: np.ndarray, min_size: int) 
     labels = np.asarray(labels)
     ids, sizes = np.unique(labels, return_counts=True)
     large = ids[sizes >= min_size]
-    notes: list[str] = []
     if len(large) == len(ids):
         order = ids[np.lexsort((ids, -sizes))]
-        return {int(raw): new for new, raw in enumerate(order)}, notes
+        return SegmentMerges(mapping={int(raw): new for new, raw in enumerate(order)})
+    reason = f"fewer than {min_size} customers (--min-segment-size {min_size})"
     if len(large) == 0:
-        notes.append(f"no segment has {min_size} customers (--min-segment-size): all customers form one segment")
-        return dict.fromkeys((int(i) for i in ids), 0), notes
+        note = f"no segment has {min_size} customers (--min-segment-size): all customers form one segment"
+        merges = [
+            {"segment": int(raw), "size": int(size), "into": 0, "distance": None, "reason": reason}
+            for raw, size in zip(ids, sizes, strict=True)
+        ]
+        return SegmentMerges(mapping=dict.fromkeys((int(i) for i in ids), 0), merges=merges, notes=[note])
     centres = {int(i): matrix[labels == i].mean(axis=0) for i in ids}
     target: dict[int, int] = {}
+    distance: dict[int, float] = {}
     for raw in ids:
         if raw in large:
             target[int(raw)] = int(raw)
             continue
         distances = [float(((centres[int(raw)] - centres[int(big)]) ** 2).sum()) for big in large]
         target[int(raw)] = int(large[int(np.argmin(distances))])
-        notes.append(
-            f"segment of {int(sizes[ids == raw][0])} customers merged into a larger one (--min-segment-size {min_size})"
-        )
+        distance[int(raw)] = float(np.sqrt(min(distances)))
     merged = np.array([target[int(x)] for x in labels])
     kept, kept_sizes = np.unique(merged, return_counts=True)
     order = kept[np.lexsort((kept, -kept_sizes))]
     renumber = {int(raw): new for new, raw in enumerate(order)}
-    return {raw: renumber[big] for raw, big in target.items()}, notes
+    mapping = {raw: renumber[big] for raw, big in target.items()}
+    merges = [
+        {
+            "segment": raw,
+            "size": int(sizes[ids == raw][0]),
+            "into": mapping[raw],
+            "distance": round(distance[raw], 4),
+            "reason": reason,
+        }
+        for raw in sorted(distance)
+    ]
+    notes = [
+        f"found segment {m['segment']} ({m['size']} customers) merged into segment {m['into']}, the nearest "
+        f"larger one: {m['reason']}"
+        for m in merges
+    ]
+    return SegmentMerges(mapping=mapping, merges=merges, notes=notes)
 
 
 def add_laplace_noise(

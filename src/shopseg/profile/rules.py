@@ -60,7 +60,9 @@ RECENCY, FREQUENCY, SPEND, TENURE, GAP = (
 )
 
 #: Value and loyalty features: they speak through the core rules, never as traits.
-VALUE_FEATURES = frozenset({RECENCY, FREQUENCY, SPEND, "monetary_mean", TENURE, GAP, "interpurchase_std", PRICE_LEVEL})
+VALUE_FEATURES = frozenset(
+    {RECENCY, FREQUENCY, SPEND, "monetary_mean", TENURE, GAP, "interpurchase_std", "recency_gaps", PRICE_LEVEL}
+)
 
 #: feature -> (phrase when high, phrase when low); features not listed use their name.
 TRAITS: dict[str, tuple[str, str]] = {

@@ -36,17 +36,28 @@ from shopseg.represent.reducers import REDUCERS, EpochCallback, sample_rows, tor
 
 FUSION_VERSION = 1
 BEHAVIOUR = "behaviour"
-#: Default block weights (relative shares of distance; blocks not named weigh 1). Taste at 1.5
-#: and voice at 0.5 gave the best K-Means ARI on generated shops without a catalogue
-#: (5,000 customers, seeds 0-1: taste 1.0 -> 0.65, 1.5 -> 0.72; voice 1.0 -> 0.67); see
-#: benchmarks/segment_quality.py. Browse is untuned (the benchmark shops have no events).
-#: Re-measured after the habit-share shrinkage in BlockScaler (5,000 customers, seeds 0-2,
-#: K = 8, PCA reduction): these weights 0.869 +- 0.004; behaviour 1.5 0.850, 2.0 not better;
-#: taste 1.0 0.839; voice 0.25 0.869, 1.0 0.729; text shrinkage 1 0.806, 4 0.853; without
-#: behaviour z-scoring 0.79-0.80. Assigning every customer to its planted segment's centre in
-#: this space gives 0.90-0.92, so the remaining gap is K-Means (it merges vip_loyal with
-#: lapsed_big_spenders and cuts a taste segment or the weak-taste middle instead).
-DEFAULT_WEIGHTS: dict[str, float] = {BEHAVIOUR: 1.0, "taste": 1.5, "voice": 0.5, "browse": 0.75}
+#: Default block weights (relative shares of distance; blocks not named weigh 1). The behaviour
+#: matrix is fused as one block per feature group (``Fuser(feature_blocks=...)``): behaviour
+#: (value, loyalty, returns), habits, categories (the feature group "taste": category shares),
+#: engagement, attributes; then the text blocks taste, voice and browse. Before, the behaviour
+#: matrix was one block whose columns were z-scored one by one, so the feature groups' weights
+#: were lost: 28 columns of equal weight on the demo shop, value and loyalty 9 of them, and
+#: K-Means merged the four behaviour segments (auto K 5, ARI 0.75). Measured on demo shops
+#: (``shopseg demo``'s tables, 5,000 customers, seeds 0-2, PCA, K-Means) and on shops without a
+#: catalogue (``benchmarks/segment_quality.py --quick``); see docs/segment_quality.md.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    BEHAVIOUR: 2.0,
+    "habits": 0.5,
+    "categories": 0.5,
+    "engagement": 0.5,
+    "attributes": 1.0,
+    "taste": 1.5,
+    "voice": 0.5,
+    "browse": 0.75,
+}
+#: Feature groups fused under another name: the group "taste" (category shares) would collide
+#: with the text block "taste".
+FEATURE_BLOCK_NAMES: dict[str, str] = {"taste": "categories"}
 JSON_FILE, ARRAYS_FILE = "fusion.json", "fusion.safetensors"
 #: Customers whose fused rows are built to train the reduction (a seeded sample above this;
 #: both reducers train on at most this many anyway).
@@ -71,24 +82,31 @@ class Fuser:
 
     ``dim``: output dimensions (16-32 suit K-Means); ``weights``: {block: weight} over
     :data:`DEFAULT_WEIGHTS`; ``shrinkage``: evidence pseudo-count for text blocks;
-    ``standardise``: z-score behaviour columns before weighting; ``reducer``: "autoencoder",
-    "pca" or "none"; ``epochs``: autoencoder epochs; ``on_epoch(epoch, epochs, loss)``.
+    ``standardise``: z-score behaviour columns before weighting; ``reducer``: "pca" (default),
+    "autoencoder" or "none"; ``epochs``: autoencoder epochs; ``on_epoch(epoch, epochs, loss)``;
+    ``feature_blocks``: {feature group: number of columns}, the behaviour matrix's column
+    layout in order (``BlockScaler.block_columns_``): each group is fused as a block of its
+    own (named by :data:`FEATURE_BLOCK_NAMES`), so that its weight survives the z-scoring.
+    Without it the behaviour matrix is one block.
 
     Measured (``benchmarks/segment_quality.py``, 5,000 customers, seeds 0-2, K-Means ARI): the
     autoencoder after 10 epochs 0.718, after 30 epochs 0.670 (it drifts from the PCA geometry
     K-Means relies on), PCA 0.721. The autoencoder lowers the reconstruction error but does not
     separate the planted segments better than PCA; 10 epochs keep it as good as PCA.
     Re-measured 2026-11-26 with today's features (``--quick``: the same shops, K = 8): the
-    autoencoder 0.853 +- 0.025, PCA 0.869 +- 0.004; see docs/segment_quality.md.
+    autoencoder 0.853 +- 0.025, PCA 0.869 +- 0.004; and with the feature groups as blocks (issue
+    19) again below PCA (docs/segment_quality.md). So PCA is the default; the autoencoder stays
+    available (``reducer="autoencoder"``, ``shopseg segment --reducer autoencoder``).
     """
 
     dim: int = 16
     weights: dict[str, float] | None = None
     shrinkage: float = 2.0
     standardise: bool = True
-    reducer: str = "autoencoder"
+    reducer: str = "pca"
     epochs: int = 10
     random_state: int = 0
+    feature_blocks: dict[str, int] | None = None
     on_epoch: EpochCallback | None = field(default=None, repr=False)
 
     normaliser_: BlockNormaliser | None = field(default=None, repr=False)
@@ -97,13 +115,32 @@ class Fuser:
     output_dim_: int = 0
     report_: dict[str, object] = field(default_factory=dict, repr=False)
 
+    def _feature_names(self) -> list[str]:
+        """Names of the blocks the behaviour matrix is split into (one, without ``feature_blocks``)."""
+        if not self.feature_blocks:
+            return [BEHAVIOUR]
+        return [FEATURE_BLOCK_NAMES.get(group, group) for group in self.feature_blocks]
+
     def _blocks(self, behaviour: np.ndarray | None, text_blocks: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         blocks: dict[str, np.ndarray] = {}
         if behaviour is not None:
-            blocks[BEHAVIOUR] = np.asarray(behaviour, dtype=np.float64)
+            behaviour = np.asarray(behaviour, dtype=np.float64)
+            if not self.feature_blocks:
+                blocks[BEHAVIOUR] = behaviour
+            else:
+                widths = [int(width) for width in self.feature_blocks.values()]
+                if behaviour.ndim != 2 or behaviour.shape[1] != sum(widths):
+                    raise ShopsegError(
+                        f"The behaviour matrix has {behaviour.shape[-1]} columns but the feature blocks "
+                        f"{dict(self.feature_blocks)} add up to {sum(widths)}: scale it with the model's BlockScaler."
+                    )
+                edges = np.cumsum([0, *widths])
+                for name, start, stop in zip(self._feature_names(), edges[:-1], edges[1:], strict=True):
+                    blocks[name] = behaviour[:, start:stop]
+        feature_names = set(self._feature_names())
         for name, matrix in (text_blocks or {}).items():
-            if name == BEHAVIOUR:
-                raise ConfigError(f"'{BEHAVIOUR}' is the behaviour block's name; give the text block another name.")
+            if name in feature_names:
+                raise ConfigError(f"'{name}' is a behaviour block's name; give the text block another name.")
             blocks[name] = np.asarray(matrix)
         return blocks
 
@@ -160,12 +197,12 @@ class Fuser:
             self.report_["pca_loss"] = self.reducer_.pca_loss_
         return self
 
-    @staticmethod
-    def _evidence(blocks: dict[str, np.ndarray], evidence: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    def _evidence(self, blocks: dict[str, np.ndarray], evidence: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         """Evidence for every text block: given counts, or 1 for each non-zero row."""
         evidence = dict(evidence or {})
+        feature_names = set(self._feature_names())
         for name, matrix in blocks.items():
-            if name != BEHAVIOUR and name not in evidence:
+            if name not in feature_names and name not in evidence:
                 evidence[name] = (np.abs(matrix).sum(axis=1) > 0).astype(np.float64)
         return evidence
 
@@ -219,6 +256,7 @@ class Fuser:
                 "reducer": self.reducer,
                 "epochs": self.epochs,
                 "random_state": self.random_state,
+                "feature_blocks": self.feature_blocks,
             },
             "reducer_used": self.reducer_used_,
             "output_dim": self.output_dim_,
@@ -272,11 +310,19 @@ def fuse(
     evidence: dict[str, np.ndarray] | None = None,
     dim: int = 16,
     weights: dict[str, float] | None = None,
-    reducer: str = "autoencoder",
+    reducer: str = "pca",
     random_state: int = 0,
+    feature_blocks: dict[str, int] | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> FusedRepresentation:
     """Fit a :class:`Fuser` and embed the same customers: the stage's one-call entry point."""
-    model = Fuser(dim=dim, weights=weights, reducer=reducer, random_state=random_state, on_epoch=on_epoch)
+    model = Fuser(
+        dim=dim,
+        weights=weights,
+        reducer=reducer,
+        random_state=random_state,
+        feature_blocks=feature_blocks,
+        on_epoch=on_epoch,
+    )
     vectors = model.fit_transform(behaviour, text_blocks, evidence)
     return FusedRepresentation(vectors=vectors, model=model, report=model.report_)

@@ -185,7 +185,7 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
     shop = Shop(orders=orders, products=run.products, reviews=reviews, events=events)
     # The run's share priors: habit and category shares shrink towards the fitted shop's shares.
     _, priors = run.segmenter.feature_context_
-    features = build_features(shop, reference, priors=priors).frame
+    features = build_features(shop, reference, priors=priors, test_habits=False).frame
     if reference is not None and "recency_days" in features:
         features["recency_days"] = features["recency_days"].clip(lower=0.0)
     segment_id = int(run.segmenter.predict(features, shop).iloc[0])

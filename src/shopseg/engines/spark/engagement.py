@@ -4,7 +4,9 @@ Reviews give ``review_count``, ``rating_mean`` (a reviewer whose ratings are all
 gets the shop's mean rating) and ``review_low_share`` (share of a customer's reviews rated
 2 or lower; a review without a rating counts as not low). Browsing events give
 ``event_count``, ``session_count`` (distinct sessions), ``view_count``, ``cart_count`` and
-``cart_to_view`` (carts per view, 0 without views); event types are compared in lower case.
+``cart_to_view`` (carts per view, shrunk towards the shop's rate by
+:data:`~shopseg.features.engagement.CART_PRIOR_VIEWS` pseudo-views when the rate is given; raw,
+0 without views, when not); event types are compared in lower case.
 
 One aggregation per table, no Python per row; the shop's mean rating is the only value that
 comes back to the driver. :func:`~shopseg.engines.spark.features.spark_features` joins the
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from shopseg import schema as s
 from shopseg.errors import ShopsegError
+from shopseg.features.engagement import CART_PRIOR_VIEWS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -58,8 +61,25 @@ def review_engagement(reviews: DataFrame) -> DataFrame:
     )
 
 
-def event_engagement(events: DataFrame) -> DataFrame:
-    """One row per browsing customer: event, session, view and cart counts and carts per view."""
+def cart_rate(events: DataFrame) -> float | None:
+    """The shop's carts per view (one driver row), as :func:`shopseg.features.engagement.engagement_priors`."""
+    from pyspark.sql import functions as f
+
+    _require(events, "events", (s.CUSTOMER_ID, s.EVENT_TYPE))
+    kind = f.lower(f.col(s.EVENT_TYPE).cast("string"))
+    row = events.agg(
+        f.sum(f.when(kind.isin(*VIEW_TYPES), 1.0).otherwise(0.0)).alias("views"),
+        f.sum(f.when(kind.isin(*CART_TYPES), 1.0).otherwise(0.0)).alias("carts"),
+    ).collect()[0]
+    views = float(row["views"] or 0.0)
+    return float(row["carts"] or 0.0) / views if views > 0 else None
+
+
+def event_engagement(events: DataFrame, rate: float | None = None) -> DataFrame:
+    """One row per browsing customer: event, session, view and cart counts and carts per view.
+
+    ``rate``: the shop's carts per view that ``cart_to_view`` is shrunk towards (None: raw ratio).
+    """
     from pyspark.sql import functions as f
 
     _require(events, "events", (s.CUSTOMER_ID, s.EVENT_TYPE))
@@ -72,5 +92,9 @@ def event_engagement(events: DataFrame) -> DataFrame:
     if s.SESSION_ID in events.columns:
         columns.insert(1, f.countDistinct(s.SESSION_ID).cast("double").alias("session_count"))
     grouped = events.groupBy(f.col(s.CUSTOMER_ID).cast("string").alias(s.CUSTOMER_ID)).agg(*columns)
-    per_view = f.when(f.col("view_count") > 0, f.col("cart_count") / f.col("view_count")).otherwise(0.0)
+    if rate is None:
+        per_view = f.when(f.col("view_count") > 0, f.col("cart_count") / f.col("view_count")).otherwise(0.0)
+    else:
+        prior = f.lit(float(CART_PRIOR_VIEWS))
+        per_view = (f.col("cart_count") + prior * f.lit(float(rate))) / (f.col("view_count") + prior)
     return grouped.withColumn("cart_to_view", per_view)

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from shopseg import schema as s
-from shopseg.engines.spark.engagement import event_engagement, review_engagement
+from shopseg.engines.spark.engagement import cart_rate, event_engagement, review_engagement
 from shopseg.errors import ShopsegError
-from shopseg.features.behaviour import CORE, HOUR_BANDS, SHARE_PRIOR_ORDERS, WEEKDAYS
+from shopseg.features.behaviour import CORE, HOUR_BANDS, RHYTHM_PRIOR_GAPS, SHARE_PRIOR_ORDERS, WEEKDAYS
 from shopseg.features.build import ENGAGEMENT
 
 # The slug rule must be the DuckDB stage's own, so column names match exactly.
@@ -149,15 +149,21 @@ def share_conditions(hours: bool) -> dict[str, Column]:
 
 
 def habit_priors(lines: DataFrame) -> dict[str, float]:
-    """The shop-wide share of purchase orders meeting each habit condition (one driver row)."""
+    """The shop-wide share of purchase orders meeting each habit condition, and the shop's mean gap
+    between consecutive orders (``interpurchase_mean``, the prior of ``recency_gaps``); one driver row each."""
     f = _f()
     conditions = share_conditions(has_time_of_day(lines))
-    row = (
-        purchase_orders(lines)
-        .agg(*(f.avg(f.when(c, 1.0).otherwise(0.0)).alias(name) for name, c in conditions.items()))
-        .collect()[0]
+    orders = purchase_orders(lines)
+    row = orders.agg(*(f.avg(f.when(c, 1.0).otherwise(0.0)).alias(name) for name, c in conditions.items())).collect()[0]
+    priors = {name: float(row[name]) if row[name] is not None else 0.0 for name in conditions}
+    spans = orders.groupBy(s.CUSTOMER_ID).agg(
+        ((f.unix_seconds(f.max("order_ts")) - f.unix_seconds(f.min("order_ts"))) / SECONDS_PER_DAY).alias("span"),
+        (f.count(f.lit(1)) - 1).alias("gaps"),
     )
-    return {name: float(row[name]) if row[name] is not None else 0.0 for name in conditions}
+    totals = spans.agg(f.sum("span").alias("span"), f.sum("gaps").alias("gaps")).collect()[0]
+    gaps = float(totals["gaps"] or 0)
+    priors["interpurchase_mean"] = float(totals["span"]) / gaps if gaps > 0 else 0.0
+    return priors
 
 
 def behaviour_features(lines: DataFrame, reference_ts: pd.Timestamp, share_priors: Mapping[str, float]) -> DataFrame:
@@ -209,8 +215,15 @@ def behaviour_features(lines: DataFrame, reference_ts: pd.Timestamp, share_prior
         return (reference - f.unix_seconds(column)) / SECONDS_PER_DAY
 
     joined = per_line.join(per_order, s.CUSTOMER_ID, "left").join(rhythm, s.CUSTOMER_ID, "left")
+    recency = days_before_reference(f.coalesce(f.col("last_purchase"), f.col("last_line")))
+    span = (f.unix_seconds(f.col("last_purchase")) - f.unix_seconds(f.col("first_purchase"))) / SECONDS_PER_DAY
+    gaps = f.greatest(f.coalesce(f.col("frequency"), f.lit(0.0)) - 1, f.lit(0.0))
+    shop_gap = share_priors.get("interpurchase_mean")
+    prior = RHYTHM_PRIOR_GAPS * (float(shop_gap) if shop_gap else 1.0)  # no gaps in the shop: 1 day
+    typical_gap = (f.coalesce(span, f.lit(0.0)) + f.lit(prior)) / (gaps + f.lit(RHYTHM_PRIOR_GAPS))
     columns: dict[str, Column] = {
-        "recency_days": days_before_reference(f.coalesce(f.col("last_purchase"), f.col("last_line"))),
+        "recency_days": recency,
+        "recency_gaps": recency / f.greatest(typical_gap, f.lit(1.0)),
         "frequency": f.col("frequency"),
         "monetary_total": f.col("monetary_total"),
         "monetary_mean": f.col("monetary_mean"),
@@ -303,6 +316,11 @@ def category_shares(purchases: DataFrame, priors: Mapping[str, float]) -> DataFr
     return table.select(s.CUSTOMER_ID, *shares)
 
 
+def _missing(column: str, rate: float | None) -> float:
+    """The value of an engagement column for a customer without reviews or events (as the DuckDB stage)."""
+    return float(rate) if column == "cart_to_view" and rate is not None else 0.0
+
+
 def spark_features(
     orders: DataFrame,
     products: DataFrame | None = None,
@@ -325,7 +343,10 @@ def spark_features(
     purchases = categorised_purchases(lines, products)
     if priors is None:
         priors = habit_priors(lines) | (category_priors(purchases) if purchases is not None else {})
+        rate = cart_rate(events) if events is not None else None
+        priors |= {"cart_to_view": rate} if rate is not None else {}
     priors = dict(priors)
+    rate = priors.get("cart_to_view")
     frame = behaviour_features(lines, reference, priors)
     groups = {
         "behaviour": [c for c in CORE if c in frame.columns],
@@ -345,7 +366,7 @@ def spark_features(
         table
         for table in (
             review_engagement(reviews) if reviews is not None else None,
-            event_engagement(events) if events is not None else None,
+            event_engagement(events, rate) if events is not None else None,
         )
         if table is not None
     ]
@@ -354,7 +375,7 @@ def spark_features(
         frame = frame.join(table, s.CUSTOMER_ID, "left").select(
             s.CUSTOMER_ID,
             *(c for c in frame.columns if c != s.CUSTOMER_ID),
-            *(f.coalesce(f.col(c), f.lit(0.0)).alias(c) for c in added),
+            *(f.coalesce(f.col(c), f.lit(_missing(c, rate))).alias(c) for c in added),
         )
     if engagement:
         groups["engagement"] = [c for c in ENGAGEMENT if c in frame.columns]
