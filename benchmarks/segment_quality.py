@@ -24,7 +24,9 @@ beauty, home cooks: identical behaviour by construction), i.e. whether a method 
 apart. Mean and spread (standard deviation) over the seeds. ``--auto-k`` also reports (d)
 with K chosen as the pipeline chooses it (``AutoKMeans``' default rule) and the K it chose.
 Embeddings go through a DuckDB cache (``--cache``), so a re-run embeds nothing; ``--no-cache``
-measures cold embedding.
+measures cold embedding. ``--window-days N`` sets the activity window the features and text
+read (default 0: the whole history, as a plain run; 365: what ``--as-of`` runs read), to
+measure what the window does to segment quality.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from shopseg import Segmenter, load_shop
 from shopseg import schema as s
 from shopseg.cluster import AutoKMeans
 from shopseg.embed import EmbeddingCache, cache_folder, customer_text_vectors, get_encoder
+from shopseg.features.window import DEFAULT_WINDOW_DAYS, current_activity
 from shopseg.generate import PLANTED_SEGMENTS, generate_shop, write_shop
 from shopseg.represent import Fuser
 
@@ -102,12 +105,14 @@ def run_one(n: int, seed: int, args: argparse.Namespace, cache: EmbeddingCache |
         read = shop_as_demo if args.demo_tables else shop_without_catalogue
         shop, truth_by_id = read(n, seed, Path(tmp))
     started = time.perf_counter()
-    segmenter = Segmenter(k=K, random_state=seed, value=False, use_text=False).fit(shop)
+    window = args.window_days or None
+    segmenter = Segmenter(k=K, random_state=seed, value=False, use_text=False, window_days=window).fit(shop)
     result["seconds behaviour"] = time.perf_counter() - started
     frame = segmenter.features_.frame
     ids = frame.index
     truth = truth_by_id.reindex(ids).to_numpy()
     behaviour = segmenter.scaler_.transform(frame)
+    shop = current_activity(shop, segmenter.features_.reference_ts, window)  # text reads the same window
     layout = {name: len(columns) for name, columns in segmenter.scaler_.block_columns_.items()}
     result["baseline"] = scores(truth, baseline(frame, seed))
     result["behaviour"] = scores(truth, segmenter.labels_)
@@ -177,6 +182,9 @@ def main() -> None:
     parser.add_argument("--no-standardise", action="store_true")
     parser.add_argument("--weight", action="append", default=[], help="BLOCK=WEIGHT, e.g. taste=1.5 (repeatable)")
     parser.add_argument("--auto-k", action="store_true")
+    parser.add_argument(
+        "--window-days", type=float, default=0, help=f"0 (default): whole history; e.g. {DEFAULT_WINDOW_DAYS}"
+    )
     parser.add_argument("--demo-tables", action="store_true", help="all five tables, as shopseg demo reads them")
     parser.add_argument("--cache", default=str(cache_folder() / "benchmark-embeddings.duckdb"))
     parser.add_argument("--no-cache", action="store_true")
@@ -223,7 +231,8 @@ def main() -> None:
     console.print(
         f"{'all five tables (as shopseg demo)' if args.demo_tables else 'orders with descriptions + reviews'}; "
         f"encoder {args.encoder}, fast {args.fast_encoder or '-'}, dim {args.dim}, reducer {args.reducer}, "
-        f"weights {args.weights or 'default'}, shrinkage {args.shrinkage}, standardise {not args.no_standardise}"
+        f"weights {args.weights or 'default'}, shrinkage {args.shrinkage}, standardise {not args.no_standardise}, "
+        f"window {args.window_days or 'whole history'}"
     )
     if cache is not None:
         cache.close()

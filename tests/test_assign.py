@@ -49,7 +49,9 @@ def test_saved_run_assigns_new_customers_as_the_fitted_model_does(tmp_path: Path
     assert len(table) == len(new.customer_ids()) and table[s.SEGMENT_NAME].notna().all()
     # Same as the in-memory model: features at the fitted run's reference time and share priors.
     expected = model.predict(new)
-    context = build_features(new, model.features_.reference_ts, priors=model.features_.priors).frame
+    context = build_features(
+        new, model.features_.reference_ts, priors=model.features_.priors, window_days=model.window_days
+    ).frame
     np.testing.assert_array_equal(model.predict(context, new).to_numpy(), expected.to_numpy())
     np.testing.assert_array_equal(table[s.SEGMENT_ID].to_numpy(), expected.to_numpy())
 

@@ -46,20 +46,30 @@ def saved_reference_ts(run_dir: str | Path) -> pd.Timestamp | None:
     return pd.Timestamp(value) if value else None
 
 
-def assign_customers(run_dir: str | Path, shop: Shop, *, segmenter: Segmenter | None = None) -> pd.DataFrame:
+def assign_customers(
+    run_dir: str | Path,
+    shop: Shop,
+    *,
+    segmenter: Segmenter | None = None,
+    reference_ts: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     """Segment of every customer of ``shop`` under the model saved in ``run_dir`` (no refit).
 
     ``segmenter`` may pass an already loaded model (the API keeps one in memory); by default
-    it is loaded from ``run_dir``. Returns ``customer_id``, ``segment_id``, ``segment_name``.
+    it is loaded from ``run_dir``. ``reference_ts`` measures the features from another "now"
+    than the run's (``shopseg assign --as-of``). Returns ``customer_id``, ``segment_id``,
+    ``segment_name``.
     """
     model = segmenter if segmenter is not None else Segmenter.load(run_dir)
     reference, priors = model.feature_context_
-    features = build_features(
-        shop, reference if reference is not None else saved_reference_ts(run_dir), priors=priors, test_habits=False
-    ).frame
+    if reference_ts is not None:
+        reference = reference_ts
+    elif reference is None:
+        reference = saved_reference_ts(run_dir)
+    features = build_features(shop, reference, priors=priors, window_days=model.window_days, test_habits=False).frame
     if features.empty:
         raise ShopsegError("No customers to assign: the new files have no customer with an order or a record.")
-    matrix = model.represent(features, shop)
+    matrix = model.represent(features, shop, reference_ts=reference)
     ids = pd.Series(model.segments_of(matrix), index=features.index)
     names = {**model.segment_names_, UNASSIGNED: UNASSIGNED_NAME}
     table = pd.DataFrame(

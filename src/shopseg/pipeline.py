@@ -44,6 +44,7 @@ from shopseg.embed.registry import get_encoder
 from shopseg.embed.stage import TextStage, embed_shop, shop_has_text
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features import FeatureSet, build_features
+from shopseg.features.window import current_activity
 from shopseg.profile import SegmentProfile, profile_segments
 from shopseg.profile.llm import LLMNamer, apply_llm_names
 from shopseg.profile.privacy import add_laplace_noise, merge_small_segments
@@ -51,9 +52,9 @@ from shopseg.represent import Fuser
 from shopseg.shop import Shop
 from shopseg.value import ValueResult, customer_value
 
-MODEL_VERSION = 5
-#: Versions :meth:`Segmenter.load` reads (4: the same model without text).
-SUPPORTED_MODEL_VERSIONS = (4, 5)
+MODEL_VERSION = 6
+#: Versions :meth:`Segmenter.load` reads (4: the same model without text; 5: without an activity window).
+SUPPORTED_MODEL_VERSIONS = (4, 5, 6)
 FUSION_FOLDER = "fusion"
 
 #: Features shown beside each customer's segment in ``segments.parquet`` when present.
@@ -86,6 +87,12 @@ class Segmenter:
     feature group, block weights ``text_weights``, reduction ``reducer``: "pca" or
     "autoencoder"). Without text in the data, or without the default model installed,
     segmentation runs on behaviour alone and ``text_.report`` says why.
+
+    Time: ``reference_ts`` is the "now" features are measured from (default: the day after
+    the shop's last order line; ``shopseg segment --as-of DAY`` sets the next midnight and
+    cuts the data there); ``window_days`` is the activity window every feature but recency
+    and tenure reads, text included (:mod:`shopseg.features.window`; None, the default: the
+    whole history; ``--as-of`` runs use 365 days).
     """
 
     k: int | None = None
@@ -108,6 +115,8 @@ class Segmenter:
     text_weights: dict[str, float] | None = None
     embedding_cache: str | Path | None = None
     sub_segments: bool = False
+    reference_ts: pd.Timestamp | None = None
+    window_days: float | None = None
     on_step: StepCallback | None = None
     on_text_progress: TextProgress | None = field(default=None, repr=False)
 
@@ -153,7 +162,8 @@ class Segmenter:
             raise ConfigError(f"Unknown algorithm '{self.algorithm}'. Known: {', '.join(ALGORITHMS)}.")
         check_k(self.k)
         with self._step("features"):
-            self.features_ = build_features(shop)
+            self.features_ = build_features(shop, reference_ts=self.reference_ts, window_days=self.window_days)
+            history, shop = shop, current_activity(shop, self.features_.reference_ts, self.window_days)
         frame = self.features_.frame
         if frame.empty:
             raise ShopsegError("No customers to segment: every row was a guest or quarantined (see quarantine.csv).")
@@ -185,9 +195,9 @@ class Segmenter:
         if self.map_method:
             with self._step("map"):
                 self.map_ = CustomerMap(method=self.map_method, random_state=self.random_state).fit(matrix)
-        if self.value and shop.orders is not None and not shop.orders.empty:
-            with self._step("value"):
-                self.value_ = customer_value(shop.orders, random_state=self.random_state)
+        if self.value and history.orders is not None and not history.orders.empty:
+            with self._step("value"):  # CLV models read the whole history
+                self.value_ = customer_value(history.orders, random_state=self.random_state)
         value_frame = self.value_.frame if self.value_ is not None else None
         with self._step("profile"):
             assigned = self.labels_ >= 0
@@ -309,7 +319,7 @@ class Segmenter:
 
     @property
     def feature_context_(self) -> tuple[pd.Timestamp | None, dict[str, float] | None]:
-        """(reference time, share priors) of the features the model was fitted on."""
+        """(reference time, share priors) of the features the model was fitted on (window: ``window_days``)."""
         if self.features_ is None:
             return None, None
         return self.features_.reference_ts, self.features_.priors or None
@@ -328,6 +338,7 @@ class Segmenter:
         shop: Shop | None = None,
         *,
         text: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+        reference_ts: pd.Timestamp | None = None,
     ) -> np.ndarray:
         """The matrix the clusterer reads for these customers (rows of ``features``), no refit.
 
@@ -335,7 +346,8 @@ class Segmenter:
         is read from ``shop`` with the model's encoder (and cache), or given as ``text`` =
         (blocks, evidence) already pooled per customer in the rows' order (the Spark engine
         does that). Customers without text, or all of them when neither is given, sit at the
-        text blocks' mean ("no information").
+        text blocks' mean ("no information"). The text read is the customers' activity window
+        as of ``reference_ts`` (default: the model's reference time), as for their features.
         """
         self._check_fitted()
         matrix = self.scaler_.transform(features)
@@ -346,6 +358,8 @@ class Segmenter:
         if text is not None:
             blocks, evidence = text
         elif shop is not None:
+            reference = reference_ts if reference_ts is not None else self.feature_context_[0]
+            shop = current_activity(shop, reference, self.window_days) if reference is not None else shop
             if self.text_encoder_object_ is None and shop_has_text(shop):
                 self.text_encoder_object_ = get_encoder(self.text_encoder_)
             stage = embed_shop(
@@ -368,24 +382,33 @@ class Segmenter:
                 f"but '{model_id}' was loaded; install the same model to assign customers."
             )
 
-    def features_for(self, shop: Shop) -> pd.DataFrame:
-        """Features of ``shop``'s customers as of the model's reference time, with its share priors."""
-        reference, priors = self.feature_context_
-        return build_features(shop, reference_ts=reference, priors=priors, test_habits=False).frame
+    def features_for(self, shop: Shop, reference_ts: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Features of ``shop``'s customers with the model's share priors and activity window.
 
-    def predict(self, data: Shop | pd.DataFrame, shop: Shop | None = None) -> pd.Series:
+        As of the model's reference time, or of ``reference_ts`` (placing customers later:
+        ``shopseg update``, ``shopseg track``).
+        """
+        reference, priors = self.feature_context_
+        reference = reference_ts if reference_ts is not None else reference
+        return build_features(shop, reference_ts=reference, priors=priors, window_days=self.window_days).frame
+
+    def predict(
+        self, data: Shop | pd.DataFrame, shop: Shop | None = None, reference_ts: pd.Timestamp | None = None
+    ) -> pd.Series:
         """Segment id per customer (index ``customer_id``) of a shop or a feature frame, no refit.
 
-        A shop's features are built as of the fitted model's reference time and with its
-        shop-wide share priors, so a customer gets the same features alone as in the shop.
-        With a feature frame, pass the ``shop`` it came from so a text model can read text.
+        A shop's features are built as of the fitted model's reference time (or
+        ``reference_ts``) and with its shop-wide share priors, so a customer gets the same
+        features alone as in the shop. With a feature frame, pass the ``shop`` it came from
+        so a text model can read text.
         """
         self._check_fitted()
         if isinstance(data, Shop):
-            shop, features = data, self.features_for(data)
+            shop, features = data, self.features_for(data, reference_ts)
         else:
             features = data
-        return pd.Series(self.segments_of(self.represent(features, shop)), index=features.index, name=s.SEGMENT_ID)
+        matrix = self.represent(features, shop, reference_ts=reference_ts)
+        return pd.Series(self.segments_of(matrix), index=features.index, name=s.SEGMENT_ID)
 
     def segments_of(self, matrix: np.ndarray) -> np.ndarray:
         """Published segment ids of rows of a representation (from :meth:`represent`)."""
@@ -439,6 +462,7 @@ class Segmenter:
             "segment_names": {str(k): v for k, v in self.segment_names_.items()},
             "segment_map": {str(k): v for k, v in self.segment_map_.items()},
             "feature_priors": self.features_.priors,
+            "window_days": self.window_days,
             "habit_selection": habits.as_dict() if (habits := self.features_.habit_selection) is not None else None,
             "text": (
                 {"encoder": self.text_encoder_, "model_id": self.text_model_id_, "fusion": FUSION_FOLDER}
@@ -492,8 +516,13 @@ class Segmenter:
         else:
             segmenter.use_text = False
         reference = pd.Timestamp(data["reference_ts"]) if data.get("reference_ts") else None
+        segmenter.window_days = data.get("window_days")  # models before version 6 read whole histories
         segmenter.features_ = FeatureSet(
-            frame=pd.DataFrame(), segmentation_columns=[], reference_ts=reference, priors=data.get("feature_priors", {})
+            frame=pd.DataFrame(),
+            segmentation_columns=[],
+            reference_ts=reference,
+            priors=data.get("feature_priors", {}),
+            window_days=segmenter.window_days,
         )
         names = {int(k): v for k, v in data["segment_names"].items() if int(k) != UNASSIGNED}
         segmenter.profiles_ = [

@@ -24,6 +24,7 @@ from shopseg.errors import ShopsegError
 from shopseg.export.outputs import write_outputs
 from shopseg.export.recommendations import DP_NOTE
 from shopseg.export.run_folder import prepare_output, write_atomically
+from shopseg.features.window import DEFAULT_WINDOW_DAYS, as_of_reference, cut_at
 from shopseg.ingest import load_shop
 from shopseg.ingest.load import ROLES, require_customers
 from shopseg.pipeline import Segmenter, StepCallback
@@ -74,6 +75,7 @@ def _refit_on_calibration(shop: Shop, segmenter: Segmenter, calibration: pd.Data
     """The same configuration (same k) fitted on the orders before the holdout."""
     value = segmenter.value_
     return Segmenter(
+        window_days=segmenter.window_days,
         k=segmenter.clusterer_.n_clusters_,
         algorithm=segmenter.algorithm,
         random_state=segmenter.random_state,
@@ -188,6 +190,8 @@ def run_record(
         "customers_segmented": len(segmenter.labels_),
         "notes": shop.notes + clusterer.notes_ + segmenter.notes_,
         "reference_ts": segmenter.features_.reference_ts,
+        "as_of": config.get("as_of"),
+        "feature_window": window_record(segmenter.window_days),
         "features": {
             "all": list(segmenter.features_.frame.columns),
             "segmentation": segmenter.scaler_.columns_,
@@ -232,6 +236,18 @@ def run_record(
     }
 
 
+def window_record(days: float | None) -> dict[str, object]:
+    """run.json's ``feature_window``: how much of each customer's history the features read."""
+    if days is None:
+        return {"days": None, "rule": "whole history"}
+    return {
+        "days": days,
+        "rule": f"every feature but recency_days and tenure_days (text included) reads the customer's activity "
+        f"window: the {days:g} days before the reference time, or for a customer without a purchase in them "
+        f"the {days:g} days before their last purchase; recency and tenure count the whole history",
+    }
+
+
 def run_segmentation(
     out_dir: str | Path,
     *,
@@ -245,11 +261,16 @@ def run_segmentation(
     date_format: str | None = None,
     pseudonymise_key: str | None = None,
     on_step: StepCallback | None = None,
+    as_of: str | None = None,
     **options: Any,
 ) -> RunResult:
     """Read, segment and write a run folder; see the module docstring.
 
-    ``options`` are :func:`segment_shop`'s (k, seed, algorithm, text, recommender ...).
+    ``as_of`` (a day, e.g. "2023-06-30") segments the shop as it was at the end of that day:
+    rows dated later are left out (counted in run.json), features are measured from the
+    next midnight and, unless ``window_days`` says otherwise, read each customer's activity
+    window of :data:`~shopseg.features.window.DEFAULT_WINDOW_DAYS` (365) days. ``options`` are
+    :func:`segment_shop`'s (k, seed, algorithm, text, recommender, window_days ...).
     """
     check_k(options.get("k"))  # a bad flag fails before anything is read or created
     out_dir = prepare_output(out_dir)  # fail before the work, not after
@@ -268,13 +289,22 @@ def run_segmentation(
         date_format=date_format,
         pseudonymise_key=pseudonymise_key,
     )
+    reference = None
+    if as_of is not None:
+        reference = as_of_reference(as_of)
+        shop = cut_at(shop, reference, as_of)
+        options.setdefault("window_days", DEFAULT_WINDOW_DAYS)
     require_customers(shop)
     check_customer_count(len(shop.customer_ids()), options.get("k"), _main_file(shop))
     read_seconds = round(time.perf_counter() - started, 4)
     if on_step:
         on_step("read", "end")
     inputs = {"format": format, "mapping": mapping, "date_format": date_format, "pseudonymised": bool(pseudonymise_key)}
-    return segment_shop(shop, out_dir, inputs=inputs, timings={"read": read_seconds}, on_step=on_step, **options)
+    if as_of is not None:
+        inputs["as_of"] = str(pd.Timestamp(as_of).date())
+    return segment_shop(
+        shop, out_dir, inputs=inputs, timings={"read": read_seconds}, on_step=on_step, reference_ts=reference, **options
+    )
 
 
 def _main_file(shop: Shop) -> str | None:
@@ -332,6 +362,8 @@ def segment_shop(
     sub_segments: bool = False,
     recommender: str | None = DEFAULT_RECOMMENDER,
     recommend_n: int = 10,
+    reference_ts: pd.Timestamp | None = None,
+    window_days: float | None = None,
     inputs: dict[str, object] | None = None,
     timings: dict[str, float] | None = None,
     extension: RunExtension | None = None,
@@ -341,6 +373,9 @@ def segment_shop(
     ``inputs``: how the shop was read, for the record (format, mapping, date format,
     pseudonymised); ``timings``: stage seconds so far (e.g. reading); ``extension``: see
     :data:`RunExtension` (the Spark engine adds every customer's segment this way).
+    ``reference_ts``: the "now" of the features (``--as-of``: the next midnight);
+    ``window_days``: the features' activity window (None, the default: the whole history;
+    see :mod:`shopseg.features.window`).
     """
     out_dir = prepare_output(out_dir)
     if recommender is not None:
@@ -366,6 +401,8 @@ def segment_shop(
         on_step=on_step,
         on_text_progress=on_text_progress,
         sub_segments=sub_segments,
+        reference_ts=reference_ts,
+        window_days=window_days,
     ).fit(shop)
     timings.update(segmenter.timings_)
     config = {
@@ -386,6 +423,7 @@ def segment_shop(
         "sub_segments": sub_segments,
         "recommender": recommender,
         "recommend_n": recommend_n,
+        "window_days": window_days,
         "out": str(out_dir),
     }
     if segmenter.value_ is not None and segmenter.value_.available:

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from shopseg.features.sql import quote
+from shopseg.shop import Shop
 
 
 def write_store(path: str | Path, tables: dict[str, pd.DataFrame | pa.Table]) -> Path:
@@ -40,3 +41,20 @@ def read_store_table(path: str | Path, name: str) -> pd.DataFrame:
         return connection.execute(f"SELECT * FROM {quote(name)}").df()
     finally:
         connection.close()
+
+
+#: The canonical input tables a run keeps in its store (see :meth:`shopseg.shop.Shop.tables`).
+SHOP_TABLES = ("orders", "customers", "products", "reviews", "events")
+
+
+def read_store_shop(path: str | Path) -> Shop:
+    """The input tables a run read (orders, customers, products, reviews, events), from its store."""
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        present = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        tables = {
+            name: connection.execute(f"SELECT * FROM {quote(name)}").df() for name in SHOP_TABLES if name in present
+        }
+    finally:
+        connection.close()
+    return Shop(**tables)

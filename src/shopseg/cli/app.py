@@ -32,10 +32,13 @@ from shopseg.cli.display import (
     validity_table,
 )
 from shopseg.cli.serve_command import serve
+from shopseg.cli.track_command import track
+from shopseg.cli.update_command import update
 from shopseg.cli.value_command import value
 from shopseg.cluster import ALGORITHMS
 from shopseg.cluster.requirements import check_k
 from shopseg.errors import ConfigError, ShopsegError
+from shopseg.features.window import DEFAULT_WINDOW_DAYS
 from shopseg.ingest import FORMATS, load_shop, parse_mapping
 from shopseg.recommend import DEFAULT_RECOMMENDER, RECOMMENDERS
 from shopseg.represent.reducers import REDUCERS as _REDUCER_CLASSES
@@ -96,6 +99,15 @@ SparkMasterOpt = Annotated[
 ]
 SparkConfOpt = Annotated[
     list[str] | None, typer.Option("--spark-conf", help="KEY=VALUE Spark setting for --engine spark; repeatable.")
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Use only data up to the end of this day (YYYY-MM-DD): the shop as it was then; features are "
+        "measured from the next midnight.",
+        show_default=False,
+    ),
 ]
 PseudonymOpt = Annotated[
     bool,
@@ -285,6 +297,18 @@ def segment(
     chunk: Annotated[
         int, typer.Option("--chunk", min=1, help="--engine chunked: customers placed at a time (bounds memory).")
     ] = 200_000,
+    as_of: AsOfOpt = None,
+    window_days: Annotated[
+        float | None,
+        typer.Option(
+            "--window-days",
+            min=0,
+            help=f"Activity window: every feature but recency and tenure (text included) reads each customer's last "
+            f"N days (a lapsed customer: the N days before their last purchase); 0: the whole history. Default: "
+            f"{DEFAULT_WINDOW_DAYS:g} with --as-of, else the whole history.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Segment customers and write segments, profiles, features, quarantine, run.json and shopseg.duckdb."""
     from shopseg.runner import run_segmentation
@@ -294,6 +318,11 @@ def segment(
     k_value = _parse_k(str(settings.get("k", k)) if k == "auto" else k)
     run = run_segmentation
     engine = _choice("--engine", engine, ["local", "chunked", "spark"])
+    if as_of is not None and engine != "local":
+        raise ConfigError(f"--as-of needs the local engine (--engine {engine} reads whole files).")
+    time_options: dict[str, object] = {} if window_days is None else {"window_days": window_days or None}
+    if as_of is not None:
+        time_options["as_of"] = as_of
     if engine == "chunked":
         from shopseg.engines.chunked.segment import segment_in_chunks
 
@@ -341,6 +370,7 @@ def segment(
             sub_segments=sub_segments,
             recommender=_recommender(recommender, no_recommend, settings),
             recommend_n=_recommend_n(recommend_n, settings),
+            **time_options,
         )
     console.print(rows_table(result.shop))
     _print_k_choice(result.record)
@@ -498,13 +528,18 @@ def assign(
             help="Products recommended per new customer from the run's ALS factors (0: none; local engine).",
         ),
     ] = 10,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Place new customers into a saved run's segments, without refitting."""
     from shopseg.assign import assign_customers, recommend_new_customers
     from shopseg.export.run_folder import prepare_output, write_atomically
     from shopseg.export.safe_csv import write_safe_csv
+    from shopseg.features.window import as_of_reference, cut_at
 
     engine = _choice("--engine", engine, ["local", "spark"])
+    if as_of is not None and engine != "local":
+        raise ConfigError("--as-of needs the local engine (--engine spark reads whole files).")
+    reference = as_of_reference(as_of) if as_of is not None else None
     inputs = _inputs(config, orders, customers, products, reviews, events, format, map, date_format)
     inputs.pop("_settings")
     prepare_output(out)
@@ -526,7 +561,9 @@ def assign(
             table = assign_with_spark(model, load_shop(**inputs), **settings)
     else:
         new_shop = load_shop(**inputs)
-        table = assign_customers(model, new_shop)
+        if reference is not None:
+            new_shop = cut_at(new_shop, reference, as_of)
+        table = assign_customers(model, new_shop, reference_ts=reference)
         recommended = recommend_new_customers(model, new_shop, n=recommend_n) if recommend_n > 0 else None
 
     def write(folder: Path) -> None:
@@ -578,22 +615,46 @@ def generate(
             help="Multiplies lines per order and reviews per writer (2.2: ~20 lines and ~1 review per customer).",
         ),
     ] = 1.0,
+    periods: Annotated[
+        int,
+        typer.Option(
+            "--periods",
+            min=1,
+            help="Periods of history: with 2 or more, customers move between planted segments from one period to "
+            "the next (truth_periods.csv: the segment per period; periods.csv: each period's dates and --as-of day).",
+        ),
+    ] = 1,
+    migrate: Annotated[
+        float,
+        typer.Option("--migrate", min=0.0, max=1.0, help="Share of customers who change segment in each later period."),
+    ] = 0.25,
+    period_days: Annotated[
+        int, typer.Option("--period-days", min=1, help="Length of each period after the first, in days.")
+    ] = 365,
 ) -> None:
     """Write a synthetic shop with planted segments (canonical tables and truth)."""
     from shopseg.export.run_folder import check_writable
     from shopseg.generate import FILE_FORMATS, write_shop_chunked
+    from shopseg.generate.periods import PeriodPlan
+    from shopseg.generate.shop import DEFAULT_END_DATE, end_seconds
 
     if file_format not in FILE_FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FILE_FORMATS)}, got '{file_format}'.")
     check_writable(out)
+    plan = PeriodPlan(count=periods, days=period_days, migrate=migrate) if periods > 1 else None
     started = time.perf_counter()
     with StepProgress() as progress:
         progress("generate", "start")
-        paths = write_shop_chunked(customers, out, seed=seed, chunk=chunk, file_format=file_format, activity=activity)
+        paths = write_shop_chunked(
+            customers, out, seed=seed, chunk=chunk, file_format=file_format, activity=activity, plan=plan
+        )
         progress("generate", "end")
     for name, path in paths.items():
         console.print(f"  {name}: {_escape(str(path))}")
     console.print(f"{customers:,} customers generated in {time.perf_counter() - started:.1f} s")
+    if plan is not None:
+        for row in plan.table(end_seconds(DEFAULT_END_DATE)).itertuples(index=False):
+            console.print(f"  period {row.period}: {row.start} to {row.as_of} (segment it with --as-of {row.as_of})")
 
 
 @app.command()
@@ -641,6 +702,8 @@ app.command()(value)
 app.command()(serve)
 app.command()(audience)
 app.command()(demand)
+app.command()(track)
+app.command()(update)
 
 
 def run() -> None:

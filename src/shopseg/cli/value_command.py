@@ -55,6 +55,10 @@ def value(
     ] = 90,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for the customer split and models.")] = 0,
     lstm: Annotated[bool, typer.Option("--lstm", help="Also evaluate the LSTM sequence baseline (PyTorch).")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Use only order lines up to the end of this day (YYYY-MM-DD).", show_default=None),
+    ] = None,
     bayesian: Annotated[
         bool,
         typer.Option(
@@ -73,6 +77,10 @@ def value(
     prepare_output(out)  # fail before the work, not after
     shop = load_shop(orders, format=format, date_format=date_format)
     require_order_lines(shop, "value")
+    if as_of is not None:
+        from shopseg.features.window import as_of_reference, cut_at
+
+        shop = cut_at(shop, as_of_reference(as_of), as_of)
     result = customer_value(
         shop.orders,
         horizon_days=horizon_days,

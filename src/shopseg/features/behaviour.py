@@ -121,6 +121,22 @@ def habit_priors(orders: pd.DataFrame) -> dict[str, float]:
     return {name: float(value) if pd.notna(value) else 0.0 for name, value in row.items()}
 
 
+def tenure_days(orders: pd.DataFrame, reference_ts: pd.Timestamp) -> pd.Series:
+    """``tenure_days`` over all of ``orders`` (index customer_id), as :func:`behaviour_features` computes it.
+
+    Features of an activity window (:mod:`shopseg.features.window`) keep the customer's
+    whole tenure: how long they have been a customer does not depend on the window.
+    """
+    lines = orders[[s.CUSTOMER_ID, s.TS, s.IS_RETURN]]
+    query = f"""
+    SELECT customer_id,
+           date_diff('second', coalesce(min(CASE WHEN NOT is_return THEN ts END), min(ts)),
+                     TIMESTAMP '{reference_ts}') / 86400.0 AS tenure_days
+    FROM lines GROUP BY customer_id
+    """
+    return run_sql(query, lines=lines).set_index(s.CUSTOMER_ID)["tenure_days"].astype("float64")
+
+
 def behaviour_features(
     orders: pd.DataFrame, reference_ts: pd.Timestamp | None = None, share_priors: dict[str, float] | None = None
 ) -> pd.DataFrame:

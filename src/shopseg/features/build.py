@@ -27,10 +27,12 @@ from shopseg.features.behaviour import (
     habit_priors,
     has_time_of_day,
     share_conditions,
+    tenure_days,
 )
 from shopseg.features.categories import category_priors, category_shares
 from shopseg.features.engagement import engagement_priors, event_features, review_features
 from shopseg.features.habits import HabitSelection, habit_reliability, select_habits
+from shopseg.features.window import current_activity
 from shopseg.shop import Shop
 
 _HABITS = ("weekend_share", *(f"hour_share_{band}" for band in HOUR_BANDS))
@@ -40,13 +42,18 @@ ENGAGEMENT = ("review_count", "rating_mean", "view_count", "cart_to_view")
 
 @dataclass
 class FeatureSet:
-    """Features per customer (index ``customer_id``) and the columns to segment on."""
+    """Features per customer (index ``customer_id``) and the columns to segment on.
+
+    ``window_days``: the activity window the features read (None: the whole history; see
+    :mod:`shopseg.features.window`).
+    """
 
     frame: pd.DataFrame
     segmentation_columns: list[str]
     reference_ts: pd.Timestamp | None = None
     groups: dict[str, list[str]] = field(default_factory=dict)
     priors: dict[str, float] = field(default_factory=dict)
+    window_days: float | None = None
     habit_selection: HabitSelection | None = None
 
     @property
@@ -61,16 +68,19 @@ def build_features(
     shop: Shop,
     reference_ts: pd.Timestamp | None = None,
     priors: dict[str, float] | None = None,
+    window_days: float | None = None,
     *,
     test_habits: bool = True,
 ) -> FeatureSet:
     """Every feature the shop's tables support; see the module docstring.
 
-    To place new customers in a fitted model's space, pass the model's ``reference_ts``
-    and ``priors`` (the shop shares that habit and category shares are shrunk towards):
-    then a customer's features do not depend on who else is in ``shop``. ``test_habits``
-    runs the split-half test of the time habits (fitting); placing customers needs no test
-    (the fitted scaler's columns decide) and passes False.
+    To place new customers in a fitted model's space, pass the model's ``reference_ts``,
+    ``priors`` (the shop shares that habit and category shares are shrunk towards) and
+    ``window_days``: then a customer's features do not depend on who else is in ``shop``.
+    ``window_days`` (None: whole history) makes every feature but recency and tenure read
+    each customer's activity window (:func:`~shopseg.features.window.current_activity`).
+    ``test_habits`` runs the split-half test of the time habits (fitting); placing customers
+    needs no test (the fitted scaler's columns decide) and passes False.
     """
     customers = shop.customer_ids()
     habit_selection = None
@@ -79,10 +89,15 @@ def build_features(
     has_orders = shop.orders is not None and not shop.orders.empty
     if has_orders:
         reference_ts = reference_ts if reference_ts is not None else default_reference(shop.orders)
+    full_orders = shop.orders
+    shop = current_activity(shop, reference_ts, window_days)
+    if has_orders:
         if priors is None:
             priors = habit_priors(shop.orders) | category_priors(shop.orders, shop.products)
             priors |= engagement_priors(shop.events)
         behaviour = behaviour_features(shop.orders, reference_ts, share_priors=priors)
+        if shop.orders is not full_orders:  # a window cut some lines: tenure still counts the whole history
+            behaviour["tenure_days"] = tenure_days(full_orders, reference_ts).reindex(behaviour.index)
         parts.append(behaviour)
         groups["behaviour"] = [c for c in CORE if c in behaviour]
         groups["habits"] = [c for c in _HABITS if c in behaviour]
@@ -129,5 +144,6 @@ def build_features(
         reference_ts=reference_ts,
         groups=groups,
         priors=priors or {},
+        window_days=window_days,
         habit_selection=habit_selection,
     )

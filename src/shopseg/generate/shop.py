@@ -64,6 +64,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -84,6 +85,9 @@ from shopseg.generate.catalogue import (
     product_count,
 )
 from shopseg.generate.review_text import compose_reviews
+
+if TYPE_CHECKING:
+    from shopseg.generate.periods import PeriodPlan
 from shopseg.schema import (
     AGE,
     AMOUNT,
@@ -121,6 +125,8 @@ RETURNED = "returned"
 VIEW, CART, SEARCH = "view", "cart", "search"
 #: The tables of a generated shop, as file names without ``.csv``.
 TABLE_NAMES = (CUSTOMERS.name, PRODUCTS.name, ORDERS.name, EVENTS.name, REVIEWS.name, TRUTH)
+#: The extra tables of a shop of several periods: planted segment per period, and the periods' dates.
+TRUTH_PERIODS, PERIODS = "truth_periods", "periods"
 EVENT_TYPES = (VIEW, CART, SEARCH)
 
 # --- the shop's time line and habits shared by every segment ----------------------------------
@@ -333,6 +339,10 @@ class GeneratedShop:
     searches), session_id, query (empty unless a search);
     ``reviews``: customer_id, ts, rating (1-5), text, product_id;
     ``truth``: customer_id, segment (the planted segment's name).
+
+    A shop of several periods (:mod:`shopseg.generate.periods`) also has ``truth_periods``
+    (customer_id, period, segment: the planted segment in every period; ``truth`` holds the
+    last) and ``periods`` (period, start, end, as_of: each period's dates).
     """
 
     customers: pd.DataFrame
@@ -341,11 +351,16 @@ class GeneratedShop:
     events: pd.DataFrame
     reviews: pd.DataFrame
     truth: pd.DataFrame
+    truth_periods: pd.DataFrame | None = None
+    periods: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table under its file name (without ``.csv``), in :data:`TABLE_NAMES` order."""
+        """Every table under its file name (without ``.csv``), in :data:`TABLE_NAMES` order (then the periods')."""
         frames = (self.customers, self.products, self.orders, self.events, self.reviews, self.truth)
-        return dict(zip(TABLE_NAMES, frames, strict=True))
+        tables = dict(zip(TABLE_NAMES, frames, strict=True))
+        if self.truth_periods is not None and self.periods is not None:
+            tables |= {TRUTH_PERIODS: self.truth_periods, PERIODS: self.periods}
+        return tables
 
 
 # --- segment parameters as arrays indexed by segment number ----------------------------------
@@ -496,7 +511,12 @@ def assign_segments(rng: np.random.Generator, segments: Segments, count: int) ->
 
 def draw_people(rng: np.random.Generator, segments: Segments, count: int) -> People:
     """Segment, price level, side interest, activity window and order count per customer."""
-    segment = assign_segments(rng, segments, count)
+    return people_in(rng, segments, assign_segments(rng, segments, count))
+
+
+def people_in(rng: np.random.Generator, segments: Segments, segment: np.ndarray) -> People:
+    """Price level, side interest, activity window and order count of customers in ``segment`` (numbers)."""
+    count = len(segment)
     last_low, last_high = segments["last_order_days"][segment].T
     span_low, span_high = segments["active_days"][segment].T
     last_days_ago = uniform_integers(rng, last_low, last_high)
@@ -856,6 +876,19 @@ def generate_block(
     2 gives about 20 order lines and 1 review per customer instead of 10 and 0.5, the density
     of a busy marketplace, with the same segments, orders and timing.
     """
+    shop, following, _ = generate_block_people(rng, catalogue, count, numbering, end, activity)
+    return shop, following
+
+
+def generate_block_people(
+    rng: np.random.Generator,
+    catalogue: Catalogue,
+    count: int,
+    numbering: Numbering,
+    end: int,
+    activity: float = 1.0,
+) -> tuple[GeneratedShop, Numbering, People]:
+    """:func:`generate_block`, also returning the customers' draws (the first period of a shop of several)."""
     if activity <= 0:
         raise ValueError(f"activity must be positive, got {activity}")
     segments = Segments.planted(activity)
@@ -895,10 +928,12 @@ def generate_block(
         order=numbering.order + order_count,
         session=numbering.session + len(session_customer),
     )
-    return shop, following
+    return shop, following, people
 
 
 CATALOGUE_STREAM, CUSTOMER_STREAM = 0, 1
+#: The day a generated shop's history ends (midnight at its start).
+DEFAULT_END_DATE = "2024-06-30"
 
 
 def check_size(n_customers: int) -> None:
@@ -1022,7 +1057,7 @@ def write_shop(shop: GeneratedShop, out_dir: str | Path, file_format: str = "csv
                 appender = ParquetAppender(path)
                 appender.append(frame)
                 appender.close()
-        return publish(staging, out_dir, list(TABLE_NAMES), file_format)
+        return publish(staging, out_dir, list(shop.tables()), file_format)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -1045,6 +1080,7 @@ def write_shop_chunked(
     file_format: str = "csv",
     on_block: Callable[[int, int], None] | None = None,
     activity: float = 1.0,
+    plan: PeriodPlan | None = None,
 ) -> dict[str, Path]:
     """Generate and write a shop block by block, holding at most ``chunk`` customers in memory.
 
@@ -1054,8 +1090,13 @@ def write_shop_chunked(
     Rows are sorted by time within each block. ``file_format`` "parquet" streams each table
     into one Parquet file (a row group per block, zstd), which reads back several times faster
     than CSV. ``on_block(customers_done, n_customers)`` reports progress. Written atomically
-    as :func:`write_shop`.
+    as :func:`write_shop`. ``plan`` (a :class:`~shopseg.generate.periods.PeriodPlan` of two or
+    more periods) makes a shop whose customers move between segments from period to period,
+    with ``truth_periods`` and ``periods`` tables (see :mod:`shopseg.generate.periods`).
     """
+    from shopseg.generate.periods import generate_periods_block
+
+
     check_size(n_customers)
     check_format(file_format)
     if chunk < 1:
@@ -1064,15 +1105,22 @@ def write_shop_chunked(
     end = end_seconds(end_date)
     catalogue = shop_catalogue(n_customers, seed)
     staging = staging_folder(out_dir)
-    appenders = {name: ParquetAppender(staging / f"{name}.parquet") for name in TABLE_NAMES}
+    if plan is not None:
+        plan.check()
+    periods = plan is not None and plan.count > 1
+    names = [*TABLE_NAMES, *((TRUTH_PERIODS, PERIODS) if periods else ())]
+    appenders = {name: ParquetAppender(staging / f"{name}.parquet") for name in names}
     try:
         numbering = Numbering()
         for block, first in enumerate(range(0, n_customers, chunk)):
             count = min(chunk, n_customers - first)
-            shop, numbering = generate_block(block_random(seed, block), catalogue, count, numbering, end, activity)
+            if periods:
+                shop, numbering = generate_periods_block(seed, block, catalogue, count, numbering, end, plan, activity)
+            else:
+                shop, numbering = generate_block(block_random(seed, block), catalogue, count, numbering, end, activity)
             for name, frame in shop.tables().items():
-                if name == PRODUCTS.name and block > 0:
-                    continue  # one catalogue for the whole shop
+                if name in (PRODUCTS.name, PERIODS) and block > 0:
+                    continue  # one catalogue (and one calendar) for the whole shop
                 if file_format == "csv":
                     append_csv(frame, staging / f"{name}.csv", header=block == 0)
                 else:
@@ -1081,7 +1129,7 @@ def write_shop_chunked(
                 on_block(first + count, n_customers)
         for appender in appenders.values():
             appender.close()
-        return publish(staging, out_dir, list(TABLE_NAMES), file_format)
+        return publish(staging, out_dir, names, file_format)
     finally:
         for appender in appenders.values():
             appender.close()

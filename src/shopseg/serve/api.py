@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from shopseg import schema as s
 from shopseg.run_data import SCORE_COLUMNS, SUMMARY_COLUMNS, jsonable
@@ -24,6 +25,7 @@ from shopseg.serve.context import Ctx, ServeContext, require_key, wants_html
 from shopseg.serve.dashboard import audience_page, segment_page
 from shopseg.serve.demand_route import demand_router
 from shopseg.serve.filters import AudienceFilters
+from shopseg.serve.live import CustomerUpdate, CustomerUpdateResponse, embeds_text, json_bytes, update_customer
 
 AudienceId = Annotated[str, Path(pattern=AUDIENCE_ID_PATTERN, description="Id returned by POST /audiences.")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -107,6 +109,23 @@ def api_router() -> APIRouter:
     )
     def assign(request: AssignRequest, ctx: Ctx) -> AssignResponse:
         return assign_customer(ctx.run, request)
+
+    @guarded.post(
+        "/customers/{customer_id}/update",
+        tags=["customers"],
+        summary="Real time: a customer's new orders, reviews and events in; their segment, value and products out",
+        response_model=CustomerUpdateResponse,
+    )
+    async def update(customer_id: CustomerId, body: CustomerUpdate, ctx: Ctx) -> Response:
+        # async: about a millisecond of NumPy, answered on the event loop (a thread hand-off costs as much);
+        # the first update builds the run's live model, in a thread.
+        live = ctx.live() if ctx.live.ready else await run_in_threadpool(ctx.live)
+        names = ctx.run.segment_names()
+        if embeds_text(live, body):  # a text model call takes milliseconds: in a thread, the loop serves others
+            payload = await run_in_threadpool(update_customer, live, names, customer_id, body)
+        else:
+            payload = update_customer(live, names, customer_id, body)
+        return Response(json_bytes(payload), media_type="application/json")  # already the response model's shape
 
     @guarded.post("/audiences", tags=["audiences"], status_code=201, summary="Build an audience from filters and text")
     def create_audience(filters: AudienceFilters, response: Response, ctx: Ctx) -> Any:

@@ -26,12 +26,13 @@ from starlette.exceptions import HTTPException
 from shopseg import __version__
 from shopseg.audience import TopicMatcher, load_topic_matcher
 from shopseg.errors import ShopsegError
+from shopseg.live.lines import RejectedLines
 from shopseg.run_data import RunData
 from shopseg.serve.api import api_router
 from shopseg.serve.assign import LinesRejected
 from shopseg.serve.audiences import AudienceStore
 from shopseg.serve.charts import Chart, overview_charts
-from shopseg.serve.context import Lazy, ServeContext, wants_html
+from shopseg.serve.context import Lazy, ServeContext, settle_heap, wants_html
 from shopseg.serve.dashboard import dashboard_router, message_page
 from shopseg.serve.security import AccessLogMiddleware, BodyLimitMiddleware, KeyCheck, KeyQueryMiddleware
 
@@ -83,6 +84,7 @@ def create_app(
     app.add_middleware(KeyQueryMiddleware, keys=ctx.keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AccessLogMiddleware)  # outermost: logs every response, even a 413
+    settle_heap()
     return app
 
 
@@ -104,7 +106,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         if wants_html(request):
             return message_page(request, 422, "Cannot do that", str(error))
         body: dict[str, Any] = {"detail": str(error)}
-        if isinstance(error, LinesRejected):
+        if isinstance(error, LinesRejected | RejectedLines):
             body["problems"] = error.problems
         return JSONResponse(body, status_code=422)
 

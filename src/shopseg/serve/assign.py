@@ -185,10 +185,12 @@ def assign_customer(run: RunData, request: AssignRequest) -> AssignResponse:
     shop = Shop(orders=orders, products=run.products, reviews=reviews, events=events)
     # The run's share priors: habit and category shares shrink towards the fitted shop's shares.
     _, priors = run.segmenter.feature_context_
-    features = build_features(shop, reference, priors=priors, test_habits=False).frame
+    features = build_features(
+        shop, reference, priors=priors, window_days=run.segmenter.window_days, test_habits=False
+    ).frame
     if reference is not None and "recency_days" in features:
         features["recency_days"] = features["recency_days"].clip(lower=0.0)
-    segment_id = int(run.segmenter.predict(features, shop).iloc[0])
+    segment_id = int(run.segmenter.predict(features, shop, reference_ts=reference).iloc[0])
     recommendations = None
     names_products = s.PRODUCT_ID in orders and bool(orders[s.PRODUCT_ID].notna().any())
     if run.fold_in is not None and request.recommend_n > 0 and not names_products:

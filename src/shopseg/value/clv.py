@@ -59,6 +59,10 @@ def order_rate_bound(frequency: object, T: object, *, time_unit_days: float = 1.
     return float(np.quantile(x[observed] / age_days[observed], RATE_QUANTILE))
 
 
+#: Up to this many (month, customer) pairs, CLV's expected purchases are computed in one call.
+ONE_CALL_ELEMENTS = 4096
+
+
 def customer_lifetime_value(
     model: TransactionModel,
     frequency: object,
@@ -81,8 +85,20 @@ def customer_lifetime_value(
         raise ValueError(f"discount_rate must be > -1, got {discount_rate}")
     x, t_x, age, spend = (np.asarray(v, dtype="float64") for v in (frequency, recency, T, expected_spend))
     ends = month_ends(horizon_days) / time_unit_days
-    # (n_months, n) expected cumulative purchases; one vectorised call per month (<= 13 for a year).
-    cumulative = np.vstack([model.conditional_expected_purchases(end, x, t_x, age) for end in ends])
+    # (n_months, n) expected cumulative purchases: one vectorised call per month (<= 13 for a year),
+    # or, for few customers (the real-time update scores one), one call over every (month, customer)
+    # pair; the formulas are elementwise, so both give the same numbers.
+    if x.size * len(ends) <= ONE_CALL_ELEMENTS:
+        n = x.size
+        flat = model.conditional_expected_purchases(
+            np.repeat(ends, n),
+            np.tile(x.ravel(), len(ends)),
+            np.tile(t_x.ravel(), len(ends)),
+            np.tile(age.ravel(), len(ends)),
+        )
+        cumulative = np.asarray(flat).reshape(len(ends), n)
+    else:
+        cumulative = np.vstack([model.conditional_expected_purchases(end, x, t_x, age) for end in ends])
     monthly = np.diff(np.vstack([np.zeros_like(x)[None, :], cumulative]), axis=0)
     discounts = (1.0 + discount_rate) ** -np.arange(1, len(ends) + 1)
     return (discounts @ monthly) * spend

@@ -46,6 +46,7 @@ from shopseg import schema as s
 from shopseg.errors import ConfigError, ShopsegError
 from shopseg.features.behaviour import habit_priors
 from shopseg.value.clv import MIN_OBSERVED_DAYS, customer_lifetime_value, next_order_date_estimate, order_rate_bound
+from shopseg.value.gamma_gamma import GammaGammaModel
 from shopseg.value.intervals import clv_interval, draw_count, order_quantiles
 from shopseg.value.predict import (
     CHURN,
@@ -62,7 +63,7 @@ from shopseg.value.selection import CANDIDATES, Comparison, compare_models
 from shopseg.value.spend import GammaGammaSpend, ShrunkSpendModel, choose_spend_model
 from shopseg.value.summary import DAY_COLUMN, PeriodSplit, calibration_summary, purchase_days, split_periods
 from shopseg.value.tracking import frequency_recency_grid, tracking_curve
-from shopseg.value.transaction import TRANSACTION_MODELS, TransactionModel
+from shopseg.value.transaction import TRANSACTION_MODELS, TransactionModel, model_from_dict
 from shopseg.value.validity import RFM_COLUMNS
 
 #: Fewer customers than this and population models are not worth fitting.
@@ -222,36 +223,103 @@ class ValueScorer:
         self, orders: pd.DataFrame, summary: pd.DataFrame, days: pd.DataFrame, split: PeriodSplit
     ) -> tuple[pd.DataFrame, int]:
         x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
-        model, horizon = self.transaction, self.horizon_days
         spend = self.spend.expected_spend(summary, days)
+        columns, capped = self.predict_arrays(x, t_x, age, spend)
+        frame = pd.DataFrame(columns, index=summary.index)
+        frame[NEXT_ORDER] = next_order_date_estimate(
+            self.transaction, x, t_x, age, self.last_day, horizon_days=self.horizon_days
+        )
+        if self.churn is not None or self.high_value is not None:
+            features = model_features(
+                orders,
+                summary,
+                split,
+                self.transaction,
+                spend,
+                window_days=self.window_days,
+                share_priors=self.share_priors,
+            )
+            for classifier, column in ((self.churn, CHURN_RISK), (self.high_value, HIGH_VALUE_PROB)):
+                if classifier is not None:
+                    frame[column] = classifier.predict_proba(features)
+        return frame, int(capped.sum())
+
+    def predict_arrays(
+        self, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, spend: np.ndarray, *, intervals: bool = True
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The model-based value columns from calibration summaries (days) and spend per order.
+
+        Everything but the next order date and the classifiers' columns; with ``intervals=False``
+        the p05/p95 columns are left out (the real-time update skips the parameter draws).
+        Returns the columns and which customers the rate bound capped.
+        """
+        model, horizon = self.transaction, self.horizon_days
         expected = model.conditional_expected_purchases(horizon, x, t_x, age)
         clv = customer_lifetime_value(model, x, t_x, age, spend, horizon_days=horizon, discount_rate=self.discount_rate)
-        low, high = order_quantiles(model, horizon, x, t_x, age, n_draws=self.n_draws, seed=self.seed)
+        if intervals:
+            low, high = order_quantiles(model, horizon, x, t_x, age, n_draws=self.n_draws, seed=self.seed)
         capped = np.zeros(len(x), dtype=bool)
         if self.rate_bound is not None:
             cap = self.rate_bound * horizon
             capped = (age < MIN_OBSERVED_DAYS) & (expected > cap)  # T in days: the scorer's unit
             factor = np.where(capped, cap / np.where(expected > 0, expected, 1.0), 1.0)
             expected, clv = expected * factor, clv * factor
-            high = np.minimum(high, np.ceil(cap))
-            low = np.minimum(low, high)
-        clv_low, clv_high = clv_interval(clv, expected, low, high)
+            if intervals:
+                high = np.minimum(high, np.ceil(cap))
+                low = np.minimum(low, high)
         orders_column = expected_orders_column(horizon)
-        frame = pd.DataFrame(index=summary.index)
-        frame[CLV], frame[f"{CLV}_{LOW}"], frame[f"{CLV}_{HIGH}"] = clv, clv_low, clv_high
-        frame[P_ALIVE] = model.p_alive(x, t_x, age)
-        frame[orders_column], frame[f"{orders_column}_{LOW}"], frame[f"{orders_column}_{HIGH}"] = expected, low, high
-        frame[CHURN_RISK] = model.p_no_purchase(self.window_days, x, t_x, age)
-        frame[HIGH_VALUE_PROB] = TOP_SHARE
-        frame[NEXT_ORDER] = next_order_date_estimate(model, x, t_x, age, self.last_day, horizon_days=horizon)
-        if self.churn is not None or self.high_value is not None:
-            features = model_features(
-                orders, summary, split, model, spend, window_days=self.window_days, share_priors=self.share_priors
-            )
-            for classifier, column in ((self.churn, CHURN_RISK), (self.high_value, HIGH_VALUE_PROB)):
-                if classifier is not None:
-                    frame[column] = classifier.predict_proba(features)
-        return frame, int(capped.sum())
+        columns: dict[str, np.ndarray] = {CLV: clv}
+        if intervals:
+            columns[f"{CLV}_{LOW}"], columns[f"{CLV}_{HIGH}"] = clv_interval(clv, expected, low, high)
+        columns[P_ALIVE] = model.p_alive(x, t_x, age)
+        columns[orders_column] = expected
+        if intervals:
+            columns[f"{orders_column}_{LOW}"], columns[f"{orders_column}_{HIGH}"] = low, high
+        columns[CHURN_RISK] = model.p_no_purchase(self.window_days, x, t_x, age)
+        columns[HIGH_VALUE_PROB] = np.full(len(x), TOP_SHARE)
+        return columns, capped
+
+    def to_dict(self) -> dict[str, object]:
+        """The scorer as JSON (value.json ``scorer``): enough to score new customers without refitting.
+
+        The classifiers are not saved (no pickle); ``classifier_columns`` names the columns they
+        gave, which :meth:`from_dict`'s scorer gives from the transaction model instead.
+        """
+        return {
+            "transaction_model": self.transaction.to_dict(),
+            "spend_model": self.spend.to_dict(),
+            "last_day": self.last_day.isoformat(),
+            "window_days": self.window_days,
+            "horizon_days": self.horizon_days,
+            "discount_rate": self.discount_rate,
+            "rate_bound": self.rate_bound,
+            "n_draws": self.n_draws,
+            "seed": self.seed,
+            "classifier_columns": [
+                column for model, column in ((self.churn, CHURN_RISK), (self.high_value, HIGH_VALUE_PROB)) if model
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> ValueScorer:
+        """A scorer from :meth:`to_dict` output (without classifiers: see there)."""
+        spend_data = dict(data["spend_model"])  # type: ignore[arg-type]
+        if spend_data.get("model") == "shrunk_mean":
+            spend: GammaGammaSpend | ShrunkSpendModel = ShrunkSpendModel.from_dict(spend_data)
+        else:
+            spend = GammaGammaSpend(GammaGammaModel.from_dict(spend_data))
+        bound = data.get("rate_bound")
+        return cls(
+            transaction=model_from_dict(dict(data["transaction_model"])),  # type: ignore[arg-type]
+            spend=spend,
+            last_day=pd.Timestamp(str(data["last_day"])),
+            window_days=float(data["window_days"]),  # type: ignore[arg-type]
+            horizon_days=int(data["horizon_days"]),  # type: ignore[arg-type]
+            discount_rate=float(data["discount_rate"]),  # type: ignore[arg-type]
+            rate_bound=float(bound) if bound is not None else None,  # type: ignore[arg-type]
+            n_draws=int(data.get("n_draws", 32)),  # type: ignore[arg-type]
+            seed=int(data.get("seed", 0)),  # type: ignore[arg-type]
+        )
 
 
 def jsonable(value: object) -> object:
@@ -448,6 +516,7 @@ def customer_value(
         seed=random_state,
     )
     frame, facts = scorer.score_with_facts(orders, days)
+    report["scorer"] = scorer.to_dict()
     report["clv_bound"] = {
         "max_purchases_per_day": scorer.rate_bound,
         "max_orders_over_horizon": scorer.rate_bound * horizon_days if scorer.rate_bound is not None else None,

@@ -100,6 +100,17 @@ class ShrunkSpendModel:
         """The scorer's interface: spend per order for the customers of ``summary``."""
         return self.predict(*day_stats(summary, days))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> ShrunkSpendModel:
+        """A fitted model from :meth:`to_dict` output (no K: customers do not differ, K = inf)."""
+        k = data.get("credibility_k_days")
+        return cls(
+            mean_=float(data["shop_mean_spend_per_order"]),  # type: ignore[arg-type]
+            k_=float(k) if k is not None else float("inf"),  # type: ignore[arg-type]
+            within_variance_=data.get("within_customer_variance"),  # type: ignore[arg-type]
+            between_variance_=data.get("between_customer_variance"),  # type: ignore[arg-type]
+        )
+
     def to_dict(self) -> dict[str, object]:
         return {
             "model": "shrunk_mean",

@@ -82,6 +82,11 @@ def assign_tables(run_dir: str | Path, tables: Mapping[str, DataFrame]) -> DataF
     The model's files are read now; the result is lazy (nothing runs until it is used).
     """
     model = Segmenter.load(run_dir)
+    if model.window_days is not None:
+        raise ShopsegError(
+            f"{run_dir}: this model's features read a {model.window_days:g}-day activity window, which the Spark "
+            "engine does not compute yet: use --engine local, or segment with --window-days 0 (or --engine spark)."
+        )
     reference, priors = model.feature_context_
     orders, products, reviews, events = (tables.get(name) for name in ("orders", "products", "reviews", "events"))
     features = spark_features(orders, products, reference_ts=reference, priors=priors, reviews=reviews, events=events)

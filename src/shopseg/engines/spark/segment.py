@@ -171,9 +171,13 @@ def segment_with_spark(
 
     ``orders`` ... ``events`` (paths) and :func:`~shopseg.runner.segment_shop`'s options come
     in ``options``; ``read_options``: format, mapping, date_format, pseudonymise_key.
+    Spark computes features over whole histories: an activity window (``window_days``) is
+    refused.
     """
     out_dir = prepare_output(out_dir)
     check_run_options(options)
+    if options.get("window_days") is not None:
+        raise ShopsegError("--window-days needs the local or chunked engine: Spark reads whole histories.")
     if fit_sample < 1:
         raise ShopsegError(f"--fit-sample must be a positive number of customers, got {fit_sample}.")
     paths = pop_input_paths(options, "spark")
