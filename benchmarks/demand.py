@@ -13,7 +13,10 @@ One command, everything measured in the same run:
    recommendations) into a run folder, or with ``--segments truth`` take the planted segments
    and fit the value stage's chosen model directly (faster);
 3. back-test (:func:`shopseg.demand.backtest_demand`): everything refitted on the data up to
-   the last day minus the horizon, the next horizon forecast, and scored with WAPE and MASE at
+   the last day minus the horizon -- with a run folder, every window's customers placed on
+   the run's saved model as of the window's start (the cut-off included), as ``shopseg demand
+   --backtest`` does; planted segments are fixed --, the next horizon forecast, and scored with
+   WAPE and MASE at
    every level for shopseg (reconciled, base, bottom-up), the seasonal naive (previous
    window) and the moving averages of the last 2 and 4 windows; the ratios to the baselines;
    the share of series inside their 90% intervals.
@@ -33,7 +36,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from shopseg.demand import backtest_demand
+from shopseg.demand import Membership, backtest_demand
 from shopseg.demand.hierarchy import LEVELS
 from shopseg.demand.lines import unit_lines
 from shopseg.demand_run import load_demand_inputs
@@ -45,7 +48,10 @@ NAIVE = "seasonal_naive"
 
 
 def segmented_lines(args: argparse.Namespace, work: Path):
-    """(unit lines, transaction model name, how the segments were made) for the generated shop."""
+    """(unit lines, transaction model name, membership, how the segments were made) for the generated shop.
+
+    The membership of a run folder places customers from ``work`` lazily: back-test before ``work`` goes.
+    """
     shop = (generate_ongoing_shop if args.shop == "ongoing" else generate_shop)(args.customers, seed=args.seed)
     if args.segments == "truth":
         from shopseg.value import customer_value
@@ -54,7 +60,8 @@ def segmented_lines(args: argparse.Namespace, work: Path):
         value = customer_value(orders, holdout_days=args.horizon_days, random_state=args.seed)
         codes = shop.truth.set_index("customer_id")["segment"].astype("category").cat.codes
         lines = unit_lines(orders, codes, shop.products.set_index("product_id")["category"])
-        return lines, value.models["transaction"].name, "planted segments"
+        membership = Membership.fixed(codes, "the planted segments: the generator keeps them for good")
+        return lines, value.models["transaction"].name, membership, "planted segments"
     from shopseg.runner import run_segmentation
 
     files = write_shop(shop, work / "shop")
@@ -72,7 +79,7 @@ def segmented_lines(args: argparse.Namespace, work: Path):
     inputs = load_demand_inputs(work / "run")
     segments = inputs.lines.table["segment_id"].nunique()
     how = f"shopseg segment ({segments} segments, {time.perf_counter() - started:.0f} s)"
-    return inputs.lines, inputs.model.name, how
+    return inputs.lines, inputs.model.name, inputs.membership, how
 
 
 def main() -> None:
@@ -85,10 +92,10 @@ def main() -> None:
     parser.add_argument("--no-text", action="store_true", help="segment on behaviour only (faster)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shopseg-demand-") as folder:
-        lines, model, how = segmented_lines(args, Path(folder))
-    started = time.perf_counter()
-    result = backtest_demand(lines, model, horizon_days=args.horizon_days, seed=args.seed)
-    seconds = time.perf_counter() - started
+        lines, model, membership, how = segmented_lines(args, Path(folder))
+        started = time.perf_counter()
+        result = backtest_demand(lines, model, horizon_days=args.horizon_days, seed=args.seed, membership=membership)
+        seconds = time.perf_counter() - started
     report = result.report
     console.print(
         f"{args.shop} shop, {args.customers:,} customers generated (seed {args.seed}), "
@@ -127,6 +134,19 @@ def main() -> None:
     console.print(f"  demand's transaction model: {choice['chosen']} (rolling errors {choice['errors']})")
     calibration = result.forecast.report["purchase_days"]["calibration"]
     console.print(f"  calibration windows {calibration['windows']}, shop ratio {calibration['shop_ratio']:.3f}")
+    placed = report["segments_from"]
+    console.print(
+        f"  segments: cut-off: {placed['cutoff']}; customers first seen after it: "
+        f"{placed['customers_first_seen_after_the_cutoff']}; calibration windows: "
+        f"{'; '.join(dict.fromkeys(placed['calibration_windows'].values()))}"
+    )
+    baskets = result.forecast.report["units_per_purchase_day_measured"]["by_segment"]
+    console.print(
+        "  units per purchase day (known customers / newcomers ahead; history): "
+        + ", ".join(
+            f"{g}: {b['known_customers']:.2f} / {b['newcomers']:.2f}; {b['history']:.2f}" for g, b in baskets.items()
+        )
+    )
     console.print(f"  seasonality: {result.forecast.report['seasonality']}")
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from shopseg.cli.app import run
+from shopseg.demand_run import RunPlacer
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -82,6 +83,20 @@ def test_generate_segment_demand_end_to_end(cli: Cli, tmp_path: Path) -> None:
     levels = pd.read_csv(out / "demand_levels.csv")
     assert set(levels["level"]) >= {"total", "segment", "product", "segment/product"}
     assert "Demand per segment" in (out / "demand.html").read_text()
+    cutoff = report["backtest"]["cutoff"]
+    assert report["backtest"]["segments_from"]["cutoff"] == f"placed on the run's model as of {cutoff}"
+    windows = report["purchase_days"]["calibration"]["segments"]
+    assert windows and all(said == f"placed on the run's model as of {day}" for day, said in windows.items())
+    assert report["segments_as_of"].startswith("the run's segments (as of")  # the forecast from the run's own day
+    assert "placed on the run's model as of the window's start" in " ".join(printed.split())
+    placer = RunPlacer(run_dir)  # the run's model placing the shop as of a day
+    labels = segments.set_index("customer_id")["segment_id"]
+    again = placer(pd.Timestamp(report["as_of"]))  # as of the run's own day: the run's segments
+    assert (again.reindex(labels.index.astype(str)) == labels.to_numpy()).mean() > 0.98
+    orders = pd.read_csv(shop / "orders.csv", parse_dates=["ts"])
+    first = orders.groupby(orders["customer_id"].astype(str))["ts"].min().dt.normalize()
+    early = placer(pd.Timestamp(cutoff))
+    assert set(early.index) == set(first.index[first <= pd.Timestamp(cutoff)]) & set(again.index)
     history = report["purchase_days"]["as_of"]
     code, out_text, err = cli("demand", "--run", run_dir, "--horizon-days", "700", "--out", tmp_path / "long")
     assert code == 2 and "longer than the order history supports" in " ".join((out_text + err).split()), history

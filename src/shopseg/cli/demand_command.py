@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -47,11 +48,19 @@ def demand(
         console.print(backtest_table(result.report))
     for reason, count in forecast.report.get("left_out_lines", {}).items():
         console.print(f"  note: {count:,} order line(s) left out: {reason}")
+    console.print(f"  {escape(membership_line(forecast.report['membership']))}")
     report = forecast.report
     console.print(
         f"{report['expected_units_total']:,.0f} units expected from {report['window']['first_day']} to "
         f"{report['window']['last_day']}. Outputs in [bold]{out}[/]: {', '.join(DEMAND_FILES)}"
     )
+
+
+def membership_line(membership: dict[str, object]) -> str:
+    """One line on which segments each window read (demand.json ``membership``)."""
+    if membership["placed_on_model"]:
+        return "segments: each window's customers placed on the run's model as of the window's start"
+    return f"note: {membership['rule']}; earlier windows then read segments fitted on their future"
 
 
 def segment_table(report: dict[str, object], rows) -> Table:

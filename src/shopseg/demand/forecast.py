@@ -6,8 +6,10 @@
    parameter draw, with their variance;
 2. base forecasts of every node of the hierarchy: segment-level nodes (segment,
    segment/category, segment/product) multiply the segment's purchase days by its own units
-   per purchase day and shares (shrunk toward the shop's); shop-level nodes (total, category,
-   product) multiply the shop's purchase days by the shop's shares. Each base forecast has a
+   per purchase day and shares, both measured on what its customers bought in the windows
+   after earlier days (:mod:`~shopseg.demand.ahead`; shares shrunk toward the shop's);
+   shop-level nodes (total, category, product) multiply the shop's purchase days by the
+   shop's shares (its whole history). Each base forecast has a
    variance: the spread of purchase days (within a parameter draw, and between draws), the
    clumping of units within a purchase day, the uncertainty of the share itself, and the
    model's misfit measured on the earlier windows;
@@ -17,6 +19,9 @@
    variances as weights; or ``bottom_up``), so every level adds up exactly;
 5. p05 / p95 of each node from a negative binomial with the reconciled mean and the base
    variance scaled with it (:mod:`~shopseg.demand.intervals`).
+
+Every window read puts customers in their segment as of that window's start
+(:class:`~shopseg.demand.membership.Membership`), never the one the whole history gave them.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ import numpy as np
 import pandas as pd
 
 from shopseg import schema as s
+from shopseg.demand.ahead import ahead_lines, window_baskets
 from shopseg.demand.hierarchy import BOTTOM, LEVEL, LEVELS, Hierarchy, build_hierarchy, reconcile_wls
 from shopseg.demand.intervals import count_interval
-from shopseg.demand.level import CALIBRATION_WINDOWS, SegmentOrders, segment_orders
+from shopseg.demand.level import CALIBRATION_WINDOWS, SegmentOrders, membership_days, segment_orders
 from shopseg.demand.lines import DAY, UNITS, UnitLines
+from shopseg.demand.membership import Membership, lines_membership, segment_universe
 from shopseg.demand.seasonality import seasonal_index
-from shopseg.demand.shares import Shares, segment_shares
+from shopseg.demand.shares import Shares, history_per_day, segment_shares
 from shopseg.errors import ConfigError
 from shopseg.value.selection import CANDIDATES
 from shopseg.value.transaction import TransactionModel
@@ -89,10 +96,12 @@ def node_moments(
     return means[0], within.mean(axis=0) + means.var(axis=0) + share
 
 
-def _universe(lines: UnitLines) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Segments, products, categories and each product's category position, from every line."""
+def _universe(
+    lines: UnitLines, segments: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Segments (default: those on the lines), products, categories and each product's category position."""
     table = lines.table
-    segments = np.sort(table[s.SEGMENT_ID].unique())
+    segments = np.sort(table[s.SEGMENT_ID].unique()) if segments is None else np.asarray(segments)
     catalogue = table.drop_duplicates(s.PRODUCT_ID).sort_values(s.PRODUCT_ID)
     products = catalogue[s.PRODUCT_ID].to_numpy(dtype=object)
     categories = np.sort(catalogue[s.CATEGORY].unique()).astype(object)
@@ -102,7 +111,7 @@ def _universe(lines: UnitLines) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 def _base_forecasts(orders: SegmentOrders, shares: Shares, hierarchy: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
     """Base forecasts and variances of every node, in the hierarchy's node order."""
-    all_days = np.full_like(shares.days, shares.days.sum())
+    all_days = np.full_like(shares.days, shares.shop_days)
     product, category = shares.levels["product"], shares.levels["category"]
     per_day = shares.per_day[:, None]
     parts = {
@@ -133,6 +142,8 @@ def forecast_demand(
     category_prior: float | None = None,
     windows: int = CALIBRATION_WINDOWS,
     candidates: tuple[str, ...] | None = CANDIDATES,
+    membership: Membership | None = None,
+    segments: np.ndarray | None = None,
 ) -> DemandForecast:
     """Demand per node over (as_of, as_of + horizon_days]; see the module docstring.
 
@@ -144,21 +155,34 @@ def forecast_demand(
     earlier windows (:func:`~shopseg.demand.level.segment_orders`; None: ``model_name``
     only). ``as_of`` defaults to the last purchase day. ``product_prior`` /
     ``category_prior``: pseudo units of the shrinkage (default: one per product / category).
-    The horizon is not checked here: see :func:`~shopseg.demand.horizon.check_horizon`.
+    ``membership``: each customer's segment as of a day
+    (:class:`~shopseg.demand.membership.Membership`; None: the segment on the lines, the
+    same every day); the known customers and the shares read it as of ``as_of``, each
+    earlier window as of its start. ``segments``: the segments to forecast (default: every
+    segment a customer with lines is in on the days read). The horizon is not checked here:
+    see :func:`~shopseg.demand.horizon.check_horizon`.
     """
     if reconciliation not in RECONCILIATIONS:
         raise ConfigError(f"Unknown reconciliation '{reconciliation}'; known: {', '.join(RECONCILIATIONS)}.")
     as_of = lines.last_day if as_of is None else pd.Timestamp(as_of).normalize()
-    segments, products, categories, product_category = _universe(lines)
+    if membership is None:
+        membership = lines_membership(lines.table, "the segments on the order lines")
+    if segments is None:
+        days = membership_days(lines.first_day, as_of, pd.Timedelta(days=horizon_days), windows)
+        segments = segment_universe(lines.until(as_of), membership, days)
+    segments, products, categories, product_category = _universe(lines, segments)
     hierarchy = build_hierarchy(segments, products, categories, product_category)
-    history = lines.until(as_of)
+    history = membership.relabel(lines.until(as_of), as_of)
     orders = segment_orders(
         lines, segments, model_name, as_of=as_of, horizon_days=horizon_days, model=model,
-        candidates=candidates, n_draws=n_draws, seed=seed, windows=windows,
+        candidates=candidates, n_draws=n_draws, seed=seed, windows=windows, membership=membership,
     )  # fmt: skip
+    ahead, _ = ahead_lines(lines.until(as_of), as_of, pd.Timedelta(days=horizon_days), windows, membership)
+    baskets = window_baskets(ahead, segments, history_per_day(history, segments)[0])
     shares = segment_shares(
-        history, segments, products, categories, product_prior=product_prior, category_prior=category_prior
-    )
+        history, segments, products, categories, product_prior=product_prior, category_prior=category_prior,
+        per_day=baskets.blended(orders.known, orders.newcomers), measured=ahead if len(ahead) else None,
+    )  # fmt: skip
     base, variance = _base_forecasts(orders, shares, hierarchy)
     season = seasonal_index(history.groupby(DAY)[UNITS].sum(), as_of, horizon_days)
     factor = float(season["index"])
@@ -186,11 +210,14 @@ def forecast_demand(
         "window": {"first_day": str((as_of + pd.Timedelta(days=1)).date()),
                    "last_day": str((as_of + pd.Timedelta(days=horizon_days)).date())},
         "segments": len(segments),
+        "segments_as_of": membership.describe(as_of),
+        "membership": membership.report(),
         "products": len(products),
         "categories": len(categories),
         "expected_units_total": float(reconciled[0]),
         "purchase_days": orders.report,
         "units_per_purchase_day": {str(g): float(v) for g, v in zip(segments, shares.per_day, strict=True)},
+        "units_per_purchase_day_measured": baskets.report,
         "shrinkage": {
             "product_prior_units": float(len(products) if product_prior is None else product_prior),
             "category_prior_units": float(len(categories) if category_prior is None else category_prior),

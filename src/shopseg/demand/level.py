@@ -20,7 +20,15 @@ Three parts, added up per segment:
    the one whose calibrated segment totals miss least on those windows -- each window
    calibrated on the windows before it only (rolling origin) -- is used.
 3. **Newcomers.** Customers not yet seen buy too. Their purchase days in their first window
-   are averaged over the same earlier windows, per segment (the segments the run put them in).
+   are averaged over the same earlier windows, per segment.
+
+**Segments as of each window** (:class:`~shopseg.demand.membership.Membership`): the customers
+known at a window's start are grouped by their segment *as of that day* (the run's model
+placing the shop as it was then), both for what the model predicts and for what they bought
+in the window; the forecast's known customers by their segment as of ``as_of``. A newcomer
+has no rows before their window, so they are placed as of the window's end -- the segment
+the next window's calibration sees them in. The run's final segments would tell each earlier
+window who stops buying after it.
 
 Vectorised over customers (distinct histories computed once); loops run over parameter draws,
 order counts k and calibration windows only.
@@ -35,6 +43,7 @@ import pandas as pd
 
 from shopseg import schema as s
 from shopseg.demand.lines import DAY, UnitLines
+from shopseg.demand.membership import Membership, lines_membership
 from shopseg.errors import ShopsegError
 from shopseg.value.summary import PeriodSplit, calibration_summary
 from shopseg.value.transaction import TRANSACTION_MODELS, TransactionModel
@@ -65,6 +74,9 @@ class SegmentOrders:
     variance: np.ndarray
     level_error: float = 0.0
     report: dict[str, object] = field(default_factory=dict)
+    #: Point estimates (G,) of the two parts: known customers' calibrated purchase days, newcomers'.
+    known: np.ndarray | None = None
+    newcomers: np.ndarray | None = None
 
     @property
     def point(self) -> np.ndarray:
@@ -78,7 +90,10 @@ def purchase_day_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def history_summary(days: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The value stage's (frequency, recency, T) per customer at ``as_of`` (index customer_id), plus segment_id."""
+    """The value stage's (frequency, recency, T) per customer at ``as_of`` (index customer_id), plus segment_id.
+
+    ``days`` carries one segment per customer (the membership as of ``as_of``).
+    """
     summary = calibration_summary(days=days.assign(spend=0.0), split=PeriodSplit(as_of, None))
     segment = days.drop_duplicates(s.CUSTOMER_ID).set_index(s.CUSTOMER_ID)[s.SEGMENT_ID]
     return summary.assign(**{s.SEGMENT_ID: segment.reindex(summary.index).to_numpy()})
@@ -189,20 +204,58 @@ class WindowCheck:
         return float(np.sqrt(max(excess, 0.0) / scale)) if scale > 0 else 0.0
 
 
-def window_check(
-    days: pd.DataFrame, model_name: str, as_of: pd.Timestamp, step: pd.Timedelta, windows: int, position: pd.Series
-) -> WindowCheck:
-    """:class:`WindowCheck` of ``model_name``: refitted before each earlier window, compared with it."""
-    n_segments = len(position)
-    first_seen = days.groupby(s.CUSTOMER_ID)[DAY].min()
-    first_day = days[DAY].min()
-    predicted, actual, cutoffs = [], [], []
+def window_origins(
+    first_day: pd.Timestamp, as_of: pd.Timestamp, step: pd.Timedelta, windows: int
+) -> list[pd.Timestamp]:
+    """Starts of the earlier windows, newest first (as_of - step, as_of - 2 step ...), each after a step of history."""
+    origins = []
     for back in range(1, windows + 1):
         cutoff = as_of - back * step
         if cutoff - first_day < step:  # too little history before this window to fit on
             break
+        origins.append(cutoff)
+    return origins
+
+
+def newcomer_window_ends(
+    first_day: pd.Timestamp, as_of: pd.Timestamp, step: pd.Timedelta, windows: int
+) -> list[pd.Timestamp]:
+    """Ends of the windows whose newcomers are counted, newest first (as_of, as_of - step ...), inside the history."""
+    return [as_of - back * step for back in range(windows) if as_of - back * step - step >= first_day]
+
+
+def membership_days(
+    first_day: pd.Timestamp, as_of: pd.Timestamp, step: pd.Timedelta, windows: int
+) -> list[pd.Timestamp]:
+    """Every day :func:`segment_orders` asks the membership about: ``as_of``, the window starts and ends."""
+    days = [
+        as_of,
+        *window_origins(first_day, as_of, step, windows),
+        *newcomer_window_ends(first_day, as_of, step, windows),
+    ]
+    return sorted(set(days), reverse=True)
+
+
+def window_check(
+    days: pd.DataFrame,
+    model_name: str,
+    as_of: pd.Timestamp,
+    step: pd.Timedelta,
+    windows: int,
+    position: pd.Series,
+    membership: Membership,
+) -> WindowCheck:
+    """:class:`WindowCheck` of ``model_name``: refitted before each earlier window, compared with it.
+
+    The customers known at a window's start are grouped by their segment as of that day, for
+    the prediction and for the purchase days they made in the window alike.
+    """
+    n_segments = len(position)
+    first_seen = days.groupby(s.CUSTOMER_ID)[DAY].min()
+    predicted, actual, cutoffs = [], [], []
+    for cutoff in window_origins(days[DAY].min(), as_of, step, windows):
         try:
-            earlier = history_summary(days.loc[days[DAY] <= cutoff], cutoff)
+            earlier = history_summary(membership.relabel(days.loc[days[DAY] <= cutoff], cutoff), cutoff)
             fitted = fit_model(model_name, earlier)
         except ShopsegError:
             break
@@ -211,28 +264,36 @@ def window_check(
         segment_of = position.reindex(earlier[s.SEGMENT_ID].to_numpy()).to_numpy()
         predicted.append(np.bincount(segment_of, weights=expected, minlength=n_segments))
         window = days.loc[(days[DAY] > cutoff) & (days[DAY] <= cutoff + step)]
-        known = window.loc[window[s.CUSTOMER_ID].map(first_seen) <= cutoff]
-        actual.append(np.bincount(position.reindex(known[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=n_segments))
+        known = window.loc[window[s.CUSTOMER_ID].map(first_seen) <= cutoff, s.CUSTOMER_ID]
+        segment = known.map(earlier[s.SEGMENT_ID]).to_numpy()
+        actual.append(np.bincount(position.reindex(segment).to_numpy(), minlength=n_segments))
         cutoffs.append(str(cutoff.date()))
     shape = (len(cutoffs), n_segments)
     return WindowCheck(model_name, np.array(predicted).reshape(shape), np.array(actual, float).reshape(shape), cutoffs)
 
 
 def newcomer_days(
-    days: pd.DataFrame, as_of: pd.Timestamp, step: pd.Timedelta, windows: int, position: pd.Series
-) -> np.ndarray:
-    """Purchase days of customers first seen in each earlier window, in that window, per segment (windows, G)."""
+    days: pd.DataFrame,
+    as_of: pd.Timestamp,
+    step: pd.Timedelta,
+    windows: int,
+    position: pd.Series,
+    membership: Membership,
+) -> tuple[np.ndarray, list[pd.Timestamp]]:
+    """Purchase days of customers first seen in each earlier window, in that window, per segment (windows, G).
+
+    Newcomers are grouped by their segment as of the window's end (they have no rows before
+    it); also returns those ends.
+    """
     first_seen = days.groupby(s.CUSTOMER_ID)[DAY].min()
-    first_day = days[DAY].min()
+    ends = newcomer_window_ends(days[DAY].min(), as_of, step, windows)
     rows = []
-    for back in range(windows):
-        end = as_of - back * step
-        if end - step < first_day:
-            break
+    for end in ends:
         window = days.loc[(days[DAY] > end - step) & (days[DAY] <= end)]
-        new = window.loc[window[s.CUSTOMER_ID].map(first_seen) > end - step]
-        rows.append(np.bincount(position.reindex(new[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=len(position)))
-    return np.array(rows, dtype="float64").reshape(len(rows), len(position))
+        new = window.loc[window[s.CUSTOMER_ID].map(first_seen) > end - step, s.CUSTOMER_ID]
+        segment = membership.segment_of(new.to_numpy(), end)
+        rows.append(np.bincount(position.reindex(segment).to_numpy(), minlength=len(position)))
+    return np.array(rows, dtype="float64").reshape(len(rows), len(position)), ends
 
 
 def segment_orders(
@@ -247,6 +308,7 @@ def segment_orders(
     n_draws: int = 8,
     seed: int = 0,
     windows: int = CALIBRATION_WINDOWS,
+    membership: Membership | None = None,
 ) -> SegmentOrders:
     """Expected purchase days per segment in (as_of, as_of + horizon]; see the module docstring.
 
@@ -254,18 +316,21 @@ def segment_orders(
     ``as_of`` (None: fitted here). ``candidates``: transaction models to choose from by their
     :meth:`WindowCheck.rolling_error` on the earlier windows (None: ``model_name`` only); the
     value stage chose its model by per-customer accuracy, demand needs each segment's total
-    to be right after calibration. Only lines up to ``as_of`` are read.
+    to be right after calibration. ``membership``: each customer's segment as of a day (None:
+    the segment on the lines, the same every day). Only lines up to ``as_of`` are read.
     """
     step = pd.Timedelta(days=horizon_days)
     days = purchase_day_table(lines.until(as_of))
+    if membership is None:
+        membership = lines_membership(days, "the segments on the order lines")
     position = pd.Series(np.arange(len(segments)), index=segments)
     names = tuple(dict.fromkeys([model_name, *(candidates or ())]))
-    checks = {name: window_check(days, name, as_of, step, windows, position) for name in names}
+    checks = {name: window_check(days, name, as_of, step, windows, position, membership) for name in names}
     errors = {name: check.rolling_error() for name, check in checks.items()}
     scored = {name: error for name, error in errors.items() if error is not None}
     chosen = min(scored, key=scored.get) if scored else model_name
     check = checks[chosen]
-    summary = history_summary(days, as_of)
+    summary = history_summary(membership.relabel(days, as_of), as_of)
     if model is None or model.name != chosen:
         model = fit_model(chosen, summary)
     mean, variance = order_moments(model, float(horizon_days), summary, n_draws=n_draws, seed=seed)
@@ -273,7 +338,7 @@ def segment_orders(
     known_mean = segment_totals(mean, index, len(segments))
     known_var = segment_totals(variance, index, len(segments))
     ratio, shop_ratio = calibration_ratios(check.actual.sum(axis=0), check.predicted.sum(axis=0))
-    new = newcomer_days(days, as_of, step, windows, position)
+    new, ends = newcomer_days(days, as_of, step, windows, position, membership)
     new_mean = new.mean(axis=0) if len(new) else np.zeros(len(segments))
     new_var = np.maximum(new_mean, new.var(axis=0, ddof=1)) if len(new) > 1 else new_mean
     total_mean = known_mean * ratio + new_mean
@@ -288,9 +353,11 @@ def segment_orders(
         },
         "as_of": str(as_of.date()),
         "known_customers": len(summary),
+        "known_customers_segments": membership.describe(as_of),
         "parameter_draws": int(mean.shape[0] - 1),
         "calibration": {
             "windows": check.cutoffs,
+            "segments": {day: membership.describe(pd.Timestamp(day)) for day in check.cutoffs},
             "shop_ratio": shop_ratio,
             "prior_purchase_days": RATIO_PRIOR_DAYS,
             "by_segment": {
@@ -301,6 +368,9 @@ def segment_orders(
             },
         },
         "newcomers_per_window": {str(g): float(v) for g, v in zip(segments, new_mean, strict=True)},
+        "newcomers_segments": {
+            f"{(end - step + pd.Timedelta(days=1)).date()} to {end.date()}": membership.describe(end) for end in ends
+        },
         "expected_purchase_days": {
             str(g): {"known_customers": float(k), "calibrated": float(k * r), "newcomers": float(n)}
             for g, k, r, n in zip(segments, known_mean[0], ratio, new_mean, strict=True)
@@ -310,7 +380,15 @@ def segment_orders(
         report["calibration"]["note"] = "no earlier window could be fitted: ratio 1 (uncalibrated)"
     level_error = check.level_error()
     report["calibration"]["level_error"] = level_error
-    return SegmentOrders(segments=segments, mean=total_mean, variance=total_var, level_error=level_error, report=report)
+    return SegmentOrders(
+        segments=segments,
+        mean=total_mean,
+        variance=total_var,
+        level_error=level_error,
+        report=report,
+        known=known_mean[0] * ratio,
+        newcomers=new_mean,
+    )
 
 
 def calibration_ratios(actual: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, float | None]:

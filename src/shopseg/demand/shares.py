@@ -7,7 +7,10 @@ are u_g = U_g / D_g. Its share of node j (a product or a category) is
 
 where pi_j is the shop's share and ``prior`` counts pseudo units (by default one per node
 of the level: a segment that bought little looks like the shop, one that bought much like
-itself). The expected units of node j in one purchase day of segment g are a_gj = u_g pi_gj.
+itself). The expected units of node j in one purchase day of segment g are a_gj = u_g pi_gj,
+with u_g the units per purchase day *ahead*: the forecast passes those measured on earlier
+windows (:mod:`~shopseg.demand.baskets`), the history's U_g / D_g being biased for
+segments chosen on that history.
 
 The spread of those units matters for the intervals: a purchase day buys a product in
 lines and quantities, so units come in clumps. ``dispersion`` is sum(x^2) / sum(x) over the
@@ -39,14 +42,17 @@ class LevelShares:
 
 @dataclass
 class Shares:
-    """Units per purchase day (``per_day``, (G,)), purchase days in the history (``days``),
-    the whole purchase day's dispersion and each level's :class:`LevelShares`."""
+    """Units per purchase day ahead (``per_day``, (G,)) and in the history (``history_per_day``),
+    purchase days behind each segment's shares (``days``) and the shop's (``shop_days``), the
+    whole purchase day's dispersion and each level's :class:`LevelShares`."""
 
     segments: np.ndarray
     per_day: np.ndarray
     days: np.ndarray
     dispersion: np.ndarray
     levels: dict[str, LevelShares]
+    history_per_day: np.ndarray
+    shop_days: float
 
 
 def _dispersion(table: pd.DataFrame, key: list[str], position: pd.Series, n_segments: int) -> np.ndarray:
@@ -66,12 +72,16 @@ def level_shares(
     names: np.ndarray,
     per_day: np.ndarray,
     prior: float | None,
+    measured: pd.DataFrame | None = None,
 ) -> LevelShares:
-    """:class:`LevelShares` of ``column`` (product_id or category) over the nodes ``names``."""
+    """:class:`LevelShares` of ``column`` (product_id or category) over the nodes ``names``.
+
+    The shop's shares come from ``table``; the segments' from ``measured`` (default ``table``).
+    """
     position = pd.Series(np.arange(len(segments)), index=segments)
-    units = table.pivot_table(index=s.SEGMENT_ID, columns=column, values=UNITS, aggfunc="sum", fill_value=0.0)
-    units = units.reindex(index=segments, columns=names, fill_value=0.0).to_numpy(dtype="float64")
-    shop = units.sum(axis=0) / max(units.sum(), 1e-12)
+    shop = _units(table, segments, column, names).sum(axis=0)
+    shop = shop / max(shop.sum(), 1e-12)
+    units = _units(table if measured is None else measured, segments, column, names)
     strength = float(len(names)) if prior is None else float(prior)
     totals = units.sum(axis=1, keepdims=True)
     share = (units + strength * shop) / (totals + strength)
@@ -83,6 +93,24 @@ def level_shares(
     )
 
 
+def _units(table: pd.DataFrame, segments: np.ndarray, column: str, names: np.ndarray) -> np.ndarray:
+    """Units per segment (rows, in ``segments``' order) and node of ``column`` (columns, in ``names``' order)."""
+    units = table.pivot_table(index=s.SEGMENT_ID, columns=column, values=UNITS, aggfunc="sum", fill_value=0.0)
+    return units.reindex(index=segments, columns=names, fill_value=0.0).to_numpy(dtype="float64")
+
+
+def history_per_day(table: pd.DataFrame, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Units per purchase day of each segment in ``table`` (the shop's where it has none), and its purchase days."""
+    position = pd.Series(np.arange(len(segments)), index=segments)
+    index = position.reindex(table[s.SEGMENT_ID].to_numpy()).to_numpy()
+    units = np.bincount(index, weights=table[UNITS].to_numpy(dtype="float64"), minlength=len(segments))
+    days = table.drop_duplicates([s.CUSTOMER_ID, DAY])
+    day_count = np.bincount(position.reindex(days[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=len(segments))
+    shop_per_day = units.sum() / max(day_count.sum(), 1)
+    per_day = np.where(day_count > 0, units / np.maximum(day_count, 1), shop_per_day)
+    return per_day, day_count.astype("float64")
+
+
 def segment_shares(
     table: pd.DataFrame,
     segments: np.ndarray,
@@ -91,22 +119,30 @@ def segment_shares(
     *,
     product_prior: float | None = None,
     category_prior: float | None = None,
+    per_day: np.ndarray | None = None,
+    measured: pd.DataFrame | None = None,
 ) -> Shares:
-    """:class:`Shares` from unit lines ``table`` (see :mod:`shopseg.demand.lines`) up to the forecast day."""
+    """:class:`Shares` from unit lines ``table`` (see :mod:`shopseg.demand.lines`) up to the forecast day.
+
+    ``per_day``: units per purchase day expected ahead, per segment (default: the history's,
+    :func:`history_per_day`). ``measured``: the lines the segments' shares are measured on
+    (default ``table``); the forecast passes the window-ahead lines
+    (:func:`~shopseg.demand.ahead.ahead_lines`) for both, and the shop's shares stay the
+    history's. The dispersion is the history's.
+    """
     position = pd.Series(np.arange(len(segments)), index=segments)
-    index = position.reindex(table[s.SEGMENT_ID].to_numpy()).to_numpy()
-    units = np.bincount(index, weights=table[UNITS].to_numpy(dtype="float64"), minlength=len(segments))
-    days = table.drop_duplicates([s.CUSTOMER_ID, DAY])
-    day_count = np.bincount(position.reindex(days[s.SEGMENT_ID].to_numpy()).to_numpy(), minlength=len(segments))
-    shop_per_day = units.sum() / max(day_count.sum(), 1)
-    per_day = np.where(day_count > 0, units / np.maximum(day_count, 1), shop_per_day)
+    history, day_count = history_per_day(table, segments)
+    per_day = history if per_day is None else np.asarray(per_day, dtype="float64")
+    measured_days = day_count if measured is None else history_per_day(measured, segments)[1]
     return Shares(
         segments=segments,
         per_day=per_day,
-        days=day_count.astype("float64"),
+        history_per_day=history,
+        days=measured_days,
+        shop_days=float(day_count.sum()),
         dispersion=_dispersion(table, [], position, len(segments)),
         levels={
-            "product": level_shares(table, segments, s.PRODUCT_ID, products, per_day, product_prior),
-            "category": level_shares(table, segments, s.CATEGORY, categories, per_day, category_prior),
+            "product": level_shares(table, segments, s.PRODUCT_ID, products, per_day, product_prior, measured),
+            "category": level_shares(table, segments, s.CATEGORY, categories, per_day, category_prior, measured),
         },
     )
