@@ -1,7 +1,8 @@
 """``GET /demand``: expected units per segment / category / product over a horizon, from the served run.
 
 The forecast is made on the first request for a horizon (a few seconds for a shop of
-thousands of customers: the calibration windows refit the transaction model) and kept for
+thousands of customers: the calibration windows refit the transaction model and place the
+customers on the run's model as of each window's start) and kept for
 the next ones, for at most :data:`CACHED_HORIZONS` horizons per served run; a rerun that
 replaces the folder starts afresh. A bad horizon (not a whole number, below 1, above two
 years, or longer than half the run's history) is a 422 with the sentence that says which
