@@ -17,6 +17,7 @@ import typer
 from shopseg import __version__
 from shopseg.cli.audience_command import audience
 from shopseg.cli.config import read_config
+from shopseg.cli.demand_command import demand
 from shopseg.cli.display import (
     StepProgress,
     console,
@@ -700,6 +701,7 @@ def demo(
 app.command()(value)
 app.command()(serve)
 app.command()(audience)
+app.command()(demand)
 app.command()(track)
 app.command()(update)
 

@@ -23,6 +23,7 @@ from shopseg.serve.assign import AssignRequest, AssignResponse, assign_customer
 from shopseg.serve.audiences import AUDIENCE_ID_PATTERN, Audience, audience_from_filters, csv_bytes, parquet_bytes
 from shopseg.serve.context import Ctx, ServeContext, require_key, wants_html
 from shopseg.serve.dashboard import audience_page, segment_page
+from shopseg.serve.demand_route import demand_router
 from shopseg.serve.filters import AudienceFilters
 from shopseg.serve.live import CustomerUpdate, CustomerUpdateResponse, embeds_text, json_bytes, update_customer
 
@@ -152,5 +153,6 @@ def api_router() -> APIRouter:
             return audience_page(request, ctx, audience)
         return JSONResponse(audience.summary(ctx.run))
 
+    guarded.include_router(demand_router())
     router.include_router(guarded)
     return router
