@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,23 @@ def _private_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ.pop("SHOPSEG_CACHE", None)
     else:
         os.environ["SHOPSEG_CACHE"] = previous
+
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run ``shopseg ARGS`` in-process; return (exit code, stdout, stderr); never a traceback."""
+    from shopseg.cli.app import run
+
+    def invoke(*args: str | Path) -> tuple[int, str, str]:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["shopseg", *map(str, args)])
+        with pytest.raises(SystemExit) as exit_:
+            run()
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.out + captured.err
+        return exit_.value.code, captured.out, captured.err
+
+    return invoke

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 import shopseg.runner
-from shopseg.cli.app import run
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -35,22 +34,6 @@ C6,O10,2024-04-30 16:45:00,P2,6,5.00
 """
 
 Cli = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """Run ``shopseg ARGS`` in-process; return (exit code, stdout, stderr)."""
-
-    def invoke(*args: str | Path) -> tuple[int, str, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["shopseg", *map(str, args)])
-        with pytest.raises(SystemExit) as exit_:
-            run()
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.out + captured.err
-        return exit_.value.code, captured.out, captured.err
-
-    return invoke
 
 
 @pytest.fixture

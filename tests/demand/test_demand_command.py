@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from shopseg.cli.app import run
 from shopseg.demand_run import RunPlacer
 
 Cli = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """Run ``shopseg ARGS`` in-process; return (exit code, stdout, stderr)."""
-
-    def invoke(*args: str | Path) -> tuple[int, str, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["shopseg", *map(str, args)])
-        with pytest.raises(SystemExit) as exit_:
-            run()
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.out + captured.err
-        return exit_.value.code, captured.out, captured.err
-
-    return invoke
 
 
 @pytest.mark.parametrize(
