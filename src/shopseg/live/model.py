@@ -48,7 +48,6 @@ from shopseg.live.text import TextIndex, pooled
 from shopseg.run_data import RunData
 from shopseg.store import read_store_shop
 from shopseg.value.customer_value import ValueScorer
-from shopseg.value.spend import GammaGammaSpend
 
 DAY = 86_400.0
 SUMMARY = ("recency_days", "frequency", "monetary_total", "monetary_mean", "return_rate")
@@ -219,13 +218,13 @@ class ValueModels:
             return None
         x, t_x, age = float(len(days) - 1), float(days[-1] - days[0]), float(last_day - days[0])
         day_spend = [spend_by_day[day] for day in days]
-        spend_model = self.scorer.spend
-        if isinstance(spend_model, GammaGammaSpend):
-            repeat = day_spend[1:]
-            monetary = math.fsum(repeat) / len(repeat) if repeat else 0.0
-            spend = spend_model.model.conditional_expected_average_spend(np.array([x]), np.array([monetary]))
-        else:
-            spend = spend_model.predict([float(len(day_spend))], [max(math.fsum(day_spend) / len(day_spend), 0.0)])
+        repeat = day_spend[1:]
+        spend = self.scorer.spend.spend_from_stats(
+            np.array([x]),
+            np.array([math.fsum(repeat) / len(repeat) if repeat else 0.0]),  # mean repeat spend (Gamma-Gamma)
+            np.array([float(len(day_spend))]),  # purchase days and their mean spend (shrunk mean)
+            np.array([math.fsum(day_spend) / len(day_spend)]),
+        )
         columns, _ = self.scorer.predict_arrays(
             np.array([x]), np.array([t_x]), np.array([age]), np.asarray(spend, dtype="float64"), intervals=False
         )

@@ -7,30 +7,15 @@ from data (segment names, product ids, categories) is HTML-escaped.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pandas as pd
 
 from shopseg import schema as s
+from shopseg.report.build import _STYLE, _e
 
 #: Products listed per page section (the whole table is demand.csv).
 TOP_PRODUCTS = 25
-_STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f8fa}
-main{max-width:1150px;margin:auto;padding:24px}
-h2{margin-top:30px;border-bottom:1px solid #d9dee5;padding-bottom:6px}
-.card{background:#fff;border:1px solid #e3e7ed;border-radius:8px;padding:16px;margin:14px 0}
-table{border-collapse:collapse;width:100%;font-size:14px}
-td,th{border-bottom:1px solid #eef1f4;padding:6px 8px;text-align:left}
-th{background:#f1f4f8}
-.num{text-align:right}
-.muted{color:#6b7785;font-size:13px}
-"""
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _number(value: object, pattern: str = ",.0f") -> str:

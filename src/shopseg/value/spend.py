@@ -100,6 +100,10 @@ class ShrunkSpendModel:
         """The scorer's interface: spend per order for the customers of ``summary``."""
         return self.predict(*day_stats(summary, days))
 
+    def spend_from_stats(self, frequency: object, monetary: object, day_count: object, day_mean: object) -> np.ndarray:
+        """Spend per order from per-customer statistics (this model reads the purchase days and their mean spend)."""
+        return self.predict(day_count, np.clip(np.asarray(day_mean, dtype="float64"), 0.0, None))
+
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ShrunkSpendModel:
         """A fitted model from :meth:`to_dict` output (no K: customers do not differ, K = inf)."""
@@ -128,8 +132,11 @@ class GammaGammaSpend:
     model: GammaGammaModel
 
     def expected_spend(self, summary: pd.DataFrame, days: pd.DataFrame) -> np.ndarray:
-        x = summary["frequency"].to_numpy(dtype="float64")
-        return self.model.conditional_expected_average_spend(x, summary["monetary_value"].to_numpy())
+        return self.spend_from_stats(summary["frequency"].to_numpy(dtype="float64"), summary["monetary_value"], 0, 0)
+
+    def spend_from_stats(self, frequency: object, monetary: object, day_count: object, day_mean: object) -> np.ndarray:
+        """Spend per order from per-customer statistics (this model reads repeat purchases and their mean spend)."""
+        return self.model.conditional_expected_average_spend(frequency, np.asarray(monetary, dtype="float64"))
 
     def to_dict(self) -> dict[str, object]:
         return self.model.to_dict()
